@@ -1,0 +1,117 @@
+"""Checkpoints as plain dicts, written atomically and read without running code.
+
+A checkpoint is ``{"format": FORMAT, "model": state_dict, "config": {...}, ...}``
+(training adds optimizer, scheduler, epoch and metrics). Files are written to
+a temporary file in the same folder, flushed, then renamed over the target, so
+a run killed mid-write leaves the previous checkpoint intact. Files are read
+with ``torch.load(weights_only=True)``: a pickle that would build arbitrary
+objects (and so could run code) is refused before anything in it executes.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from alexnet.model import AlexNet, ModelConfig
+
+FORMAT = "alexnet-explorer/1"
+
+
+class CheckpointError(ValueError):
+    """A file that is not a usable AlexNet Explorer checkpoint; the message says why."""
+
+
+def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
+    """``torch.save`` to ``path`` so that readers see the old file or the new one, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(text: str, path: str | os.PathLike) -> Path:
+    """Write a text file atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, **extra: Any) -> Path:
+    """Save ``model``'s weights and config plus any ``extra`` entries (optimizer, epoch ...)."""
+    config = model.config_dict() if hasattr(model, "config_dict") else {}
+    return atomic_save({"format": FORMAT, "model": model.state_dict(), "config": config, **extra}, path)
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read a checkpoint safely, or raise ``CheckpointError`` with a one-line reason."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        obj = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(
+            f"{path.name} was refused: it contains Python objects other than tensors and plain "
+            f"containers, which could run code when loaded (only weights are accepted). "
+            f"Detail: {str(exc).splitlines()[0]}"
+        ) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise CheckpointError(
+            f"{path.name} is not a readable PyTorch checkpoint (corrupt or truncated?): "
+            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from None
+    if not isinstance(obj, dict):
+        raise CheckpointError(f"{path.name} holds a {type(obj).__name__}, not a checkpoint dict")
+    if obj.get("format") != FORMAT:
+        raise CheckpointError(
+            f"{path.name} is not an AlexNet Explorer checkpoint (format {obj.get('format')!r}, "
+            f"expected {FORMAT!r})"
+        )
+    if not isinstance(obj.get("model"), dict):
+        raise CheckpointError(f"{path.name} has no model weights")
+    return obj
+
+
+def model_from_checkpoint(checkpoint: dict[str, Any], *, strict: bool = True) -> AlexNet:
+    """Rebuild the AlexNet a checkpoint describes and load its weights (eval mode).
+
+    With ``strict=False`` a checkpoint that holds only some layers (the bundled
+    conv-only weights) loads; missing layers keep the paper initialisation.
+    """
+    try:
+        config = ModelConfig.from_dict(checkpoint.get("config") or {})
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"checkpoint has an unusable model config: {exc}") from None
+    model = AlexNet(**{k: v for k, v in vars(config).items()})
+    state = {k: v.float() if v.is_floating_point() else v for k, v in checkpoint["model"].items()}
+    try:
+        model.load_state_dict(state, strict=strict)
+    except RuntimeError as exc:
+        raise CheckpointError(f"checkpoint weights do not fit the model: {str(exc).splitlines()[0]}") from None
+    return model.eval()
