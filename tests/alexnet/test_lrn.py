@@ -1,0 +1,81 @@
+"""LRN against torch.nn.LocalResponseNorm (the trusted reference) and a hand computation."""
+
+import pytest
+import torch
+
+from alexnet import LocalResponseNorm
+
+
+@pytest.mark.parametrize("shape", [(2, 96, 55, 55), (3, 256, 13, 13), (2, 7, 3, 3)])
+@pytest.mark.parametrize("size", [5, 4, 1])
+def test_forward_and_gradient_match_torch_reference(shape, size):
+    torch.manual_seed(0)
+    # ReLU outputs of conv1 reach tens to hundreds on the 0..255 input scale: test where LRN bites.
+    x = (torch.randn(shape, dtype=torch.float64) * 50).relu().requires_grad_()
+    ref = torch.nn.LocalResponseNorm(size, alpha=1e-4, beta=0.75, k=2.0)
+    mine = LocalResponseNorm(size, alpha=1e-4, beta=0.75, k=2.0, alpha_convention="cuda-convnet")
+    a, b = ref(x), mine(x)
+    assert torch.allclose(a, b, atol=1e-6, rtol=0)
+    g = torch.randn_like(a)
+    (ga,) = torch.autograd.grad(a, x, g)
+    (gb,) = torch.autograd.grad(b, x, g)
+    assert torch.allclose(ga, gb, atol=1e-6, rtol=0)
+
+
+def test_float32_matches_reference_to_1e6_relative():
+    torch.manual_seed(1)
+    x = (torch.randn(4, 96, 55, 55) * 50).relu().requires_grad_()
+    ref = torch.nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0)
+    a, b = ref(x), LocalResponseNorm()(x)
+    assert torch.allclose(a, b, rtol=1e-6, atol=1e-6)
+    g = torch.randn_like(a)
+    (ga,) = torch.autograd.grad(a, x, g)
+    (gb,) = torch.autograd.grad(b, x, g)
+    assert torch.allclose(ga, gb, rtol=1e-5, atol=1e-6)
+
+
+def test_gradcheck():
+    x = (torch.randn(1, 6, 2, 2, dtype=torch.float64) * 30).requires_grad_()
+    assert torch.autograd.gradcheck(lambda t: LocalResponseNorm(5, alpha=0.5, beta=0.75, k=2.0)(t), (x,))
+    assert torch.autograd.gradcheck(lambda t: LocalResponseNorm(4, alpha=0.5, beta=0.6, k=1.0)(t), (x,))
+
+
+def test_hand_computed_paper_convention():
+    # 5 channels at one pixel, n=5: channel 2's window covers all five, channel 0's covers 0..2.
+    a = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0], dtype=torch.float64).view(1, 5, 1, 1)
+    lrn = LocalResponseNorm(5, alpha=0.1, beta=0.5, k=2.0, alpha_convention="paper")
+    out = lrn(a).flatten()
+    assert out[2].item() == pytest.approx(3.0 / (2.0 + 0.1 * (1 + 4 + 9 + 16 + 25)) ** 0.5)
+    assert out[0].item() == pytest.approx(1.0 / (2.0 + 0.1 * (1 + 4 + 9)) ** 0.5)
+    per_n = LocalResponseNorm(5, alpha=0.1, beta=0.5, k=2.0, alpha_convention="cuda-convnet")
+    assert per_n(a).flatten()[2].item() == pytest.approx(3.0 / (2.0 + 0.02 * 55) ** 0.5)
+
+
+def test_paper_convention_equals_torch_with_alpha_times_n():
+    x = (torch.randn(2, 12, 4, 4) * 40).relu()
+    ref = torch.nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)
+    assert torch.allclose(LocalResponseNorm(alpha_convention="paper")(x), ref(x), rtol=1e-6, atol=1e-6)
+
+
+def test_groups_keep_window_inside_each_tower():
+    x = (torch.randn(2, 96, 5, 5) * 50).relu()
+    grouped = LocalResponseNorm(groups=2)(x)
+    ref = torch.nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0)
+    separate = torch.cat([ref(x[:, :48]), ref(x[:, 48:])], dim=1)
+    assert torch.allclose(grouped, separate, rtol=1e-6, atol=1e-6)
+    # ... which differs from one window across all 96 channels at the boundary.
+    assert not torch.allclose(grouped[:, 46:50], ref(x)[:, 46:50])
+
+
+def test_channels_last_input():
+    x = (torch.randn(2, 16, 6, 6) * 50).relu()
+    expected = LocalResponseNorm()(x)
+    got = LocalResponseNorm()(x.to(memory_format=torch.channels_last))
+    assert torch.allclose(got, expected)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="alpha_convention"):
+        LocalResponseNorm(alpha_convention="caffe")
+    with pytest.raises(ValueError, match="groups"):
+        LocalResponseNorm(groups=2)(torch.randn(1, 5, 2, 2))
