@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -76,10 +77,16 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
+        message = str(exc)
+        if "Unsupported global" in message:
+            culprit = re.search(r"GLOBAL (\S+)", message)
+            raise CheckpointError(
+                f"{path.name} was refused: it asks to build the Python object "
+                f"{culprit.group(1) if culprit else '(unknown)'}, which could run code when loaded; "
+                f"only weights (tensors, numbers, strings, lists, dicts) are accepted"
+            ) from None
         raise CheckpointError(
-            f"{path.name} was refused: it contains Python objects other than tensors and plain "
-            f"containers, which could run code when loaded (only weights are accepted). "
-            f"Detail: {str(exc).splitlines()[0]}"
+            f"{path.name} is not a readable PyTorch checkpoint (corrupt, truncated or another format)"
         ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
         raise CheckpointError(
