@@ -42,3 +42,47 @@ def load_reference_model(directory: Path = REFERENCE_DIR) -> AlexNet:
 
 def reference_provenance(directory: Path = REFERENCE_DIR) -> dict[str, Any]:
     return json.loads((directory / PROVENANCE_FILE).read_text(encoding="utf-8"))
+
+
+def _conv_only_fp16(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``checkpoint`` keeping only the conv layers' weights, in fp16, and what explains them."""
+    keep = ("format", "config", "epoch", "data_stats", "class_names")
+    small = {k: checkpoint[k] for k in keep if k in checkpoint}
+    small["model"] = {
+        k: v.half() if v.is_floating_point() else v
+        for k, v in checkpoint["model"].items()
+        if k.startswith("features.")
+    }
+    if "data_stats" in small:
+        small["data_stats"] = {k: v.float() for k, v in small["data_stats"].items()}
+    return small
+
+
+def export_reference(
+    run_dir: Path,
+    provenance: dict[str, Any],
+    *,
+    snapshot_epochs: list[int] | None = None,
+    directory: Path = REFERENCE_DIR,
+) -> Path:
+    """Copy a finished run into the package as the bundled reference model.
+
+    Writes the final checkpoint's conv weights (fp16), metrics.jsonl, the conv
+    snapshots of ``snapshot_epochs`` (default: all the run kept) and ``provenance``
+    as provenance.json. Everything is small enough for git (~5 MB per snapshot).
+    """
+    from alexnet.checkpoint import atomic_save, atomic_write_text
+
+    run_dir = Path(run_dir)
+    final = load_checkpoint(run_dir / "checkpoint.pt")
+    directory.mkdir(parents=True, exist_ok=True)
+    atomic_save(_conv_only_fp16(final), directory / WEIGHTS_FILE)
+    atomic_write_text((run_dir / "metrics.jsonl").read_text(encoding="utf-8"), directory / "metrics.jsonl")
+    snapshots = sorted((run_dir / "snapshots").glob("epoch_*.pt"))
+    (directory / "snapshots").mkdir(exist_ok=True)
+    for path in snapshots:
+        epoch = int(path.stem.split("_")[1])
+        if snapshot_epochs is None or epoch in snapshot_epochs:
+            atomic_save(_conv_only_fp16(load_checkpoint(path)), directory / "snapshots" / path.name)
+    atomic_write_text(json.dumps(provenance, indent=2) + "\n", directory / PROVENANCE_FILE)
+    return directory
