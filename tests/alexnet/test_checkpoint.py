@@ -26,7 +26,7 @@ def test_roundtrip_restores_weights_and_config(tmp_path):
     assert ck["epoch"] == 3
     restored = model_from_checkpoint(ck)
     assert restored.config == model.config
-    for (k, a), b in zip(model.state_dict().items(), restored.state_dict().values()):
+    for (k, a), b in zip(model.state_dict().items(), restored.state_dict().values(), strict=True):
         assert torch.equal(a, b), k
     assert not restored.training
 

@@ -61,7 +61,7 @@ def test_tower_connectivity(towers):
 def test_dropout_after_fc6_and_fc7_only():
     model = AlexNet()
     names = model.layer_names()
-    drops = [n for n, m in zip(names, [model.layer(n) for n in names]) if isinstance(m, nn.Dropout)]
+    drops = [n for n, m in zip(names, [model.layer(n) for n in names], strict=True) if isinstance(m, nn.Dropout)]
     assert drops == ["drop6", "drop7"]
     assert names.index("drop6") == names.index("relu6") + 1
     assert names.index("drop7") == names.index("relu7") + 1
