@@ -23,7 +23,6 @@ different kernels". The measures below make that visible:
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -214,46 +213,73 @@ def run_features(
     params: LRNParams | None,
     lrn_after: tuple[int, ...] = (1, 2),
     with_logits: bool = False,
-) -> OrderedDict[str, Tensor]:
-    """Run ``model.features`` on ``x`` with LRN set to ``params`` (or removed when None).
+) -> dict[str, Tensor]:
+    """Run ``model`` on ``x`` with LRN set to ``params`` (or removed when None), recording activations.
 
-    The model is not modified. The model's own LRN layers (and the ``nn.Identity``
-    that stands in for them in the no-LRN ablation) are skipped; instead LRN with
-    ``params`` is applied after the ReLU of each conv layer numbered in
-    ``lrn_after`` (the paper: conv1 and conv2). This also lets one ask what
-    LRN would do to a model built without it (torchvision's AlexNet).
+    The model's own LRN layers are bypassed; instead LRN with ``params`` is
+    applied after the activation (ReLU/tanh) of each conv layer numbered in
+    ``lrn_after`` (the paper: conv1 and conv2). This also asks what LRN would do
+    to a model built without it (torchvision's AlexNet, the no-LRN ablation).
 
-    Returns, in order: ``conv{i}`` (the ReLU output of conv i, before any LRN),
-    ``lrn{i}`` (after LRN, for i in ``lrn_after`` when params is given),
+    The swap is done with forward hooks during one call of the model's own
+    forward, so any input conversion a wrapper does (the dashboard's
+    torchvision wrapper) still happens. The hooks are removed before
+    returning, and the model lock of ``explorer.activations`` keeps other
+    sessions sharing the model from running it meanwhile; weights are never touched.
+
+    Returns, in order: ``conv{i}`` (conv i after its activation, before any
+    LRN), ``lrn{i}`` (after LRN, for i in ``lrn_after`` when params is given),
     ``pool5`` (the conv stack's output) and, with ``with_logits``, ``logits``.
     """
-    out: OrderedDict[str, Tensor] = OrderedDict()
+    from explorer.activations import _model_lock
+
+    if model.training:
+        raise ValueError("run_features needs a model in eval mode (dropout would make the result random)")
     lrn = params.module() if params is not None else None
-    conv_index = 0
-    pending_conv = False  # a conv ran and its activation has not been recorded yet
-    y = x
+    out: dict[str, Tensor] = {}
+    hooks: list[tuple[nn.Module, object]] = []
+    conv_index, pending_conv = 0, False
     modules = list(_feature_stack(model))
     for module in modules:
-        # The model's own LRN (or the Identity standing in for it in the no-LRN ablation) is replaced.
-        if _is_lrn(module) or isinstance(module, nn.Identity):
+        if _is_lrn(module):
+            hooks.append((module, lambda _m, inputs, _out: inputs[0]))  # bypass the model's own LRN
             continue
         if isinstance(module, nn.Conv2d):
             conv_index += 1
             pending_conv = True
-        y = module(y)
-        if pending_conv and isinstance(module, (nn.ReLU, nn.Tanh)):
-            # clone: the paper model's ReLUs work in place and would overwrite what was recorded.
-            out[f"conv{conv_index}"] = y.clone()
+        elif pending_conv and isinstance(module, (nn.ReLU, nn.Tanh)):
             pending_conv = False
-            if lrn is not None and conv_index in lrn_after:
-                y = lrn(y)
-                out[f"lrn{conv_index}"] = y.clone()
-    out["pool5"] = y.clone()
+            hooks.append((module, _record_then_normalise(out, conv_index, lrn if conv_index in lrn_after else None)))
+    hooks.append((modules[-1], _record(out, "pool5")))
+
+    with _model_lock(model):
+        handles = [module.register_forward_hook(hook) for module, hook in hooks]
+        try:
+            logits = model(x)
+        finally:
+            for handle in handles:
+                handle.remove()
     if with_logits:
-        if hasattr(model, "avgpool"):  # torchvision's AlexNet pools to 6x6 before its classifier
-            y = model.avgpool(y)
-        out["logits"] = model.classifier(torch.flatten(y, 1))
+        out["logits"] = logits.detach().clone()
     return out
+
+
+def _record(out: dict[str, Tensor], name: str):
+    def hook(_module: nn.Module, _inputs: tuple, output: Tensor) -> None:
+        out[name] = output.detach().clone()
+    return hook
+
+
+def _record_then_normalise(out: dict[str, Tensor], conv_index: int, lrn: nn.Module | None):
+    def hook(_module: nn.Module, _inputs: tuple, output: Tensor) -> Tensor | None:
+        # clone: the paper model's ReLUs work in place, so later layers could overwrite the tensor.
+        out[f"conv{conv_index}"] = output.detach().clone()
+        if lrn is None:
+            return None
+        normalised = lrn(output)
+        out[f"lrn{conv_index}"] = normalised.detach().clone()
+        return normalised  # a forward hook's return value replaces the module's output
+    return hook
 
 
 def downstream_change(

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torchvision
+from torch import nn
 
 from alexnet.model import AlexNet
 from explorer.lrn_analysis import (
@@ -25,6 +26,7 @@ from explorer.lrn_analysis import (
     winner_map,
     zero_fraction,
 )
+from explorer.models import TorchvisionAlexNet
 
 # k=1, n=3, alpha=1 (as printed), beta=1: b_i = a_i / (1 + a_{i-1}^2 + a_i^2 + a_{i+1}^2).
 SIMPLE = LRNParams(k=1.0, size=3, alpha=1.0, beta=1.0, alpha_convention="paper")
@@ -181,9 +183,21 @@ def test_run_features_without_lrn_matches_the_no_lrn_ablation(paper_model, image
 
 
 def test_run_features_leaves_the_model_alone(paper_model, image):
+    with torch.no_grad():
+        expected = paper_model(image)
     run_features(paper_model, image, LRNParams(k=0.5, alpha=1.0, beta=2.0))
     assert lrn_layer_count(paper_model) == 2
     assert paper_model.layer("lrn1").k == 2.0
+    assert all(not m._forward_hooks for m in paper_model.modules())
+    with torch.no_grad():
+        assert torch.equal(paper_model(image), expected)
+
+
+def test_run_features_refuses_training_mode():
+    model = nn.Sequential()
+    model.features = nn.Sequential(nn.Conv2d(3, 2, 3), nn.ReLU())
+    with pytest.raises(ValueError, match="eval mode"):
+        run_features(model.train(), torch.zeros(1, 3, 5, 5), None)
 
 
 def test_two_tower_groups_match_the_two_tower_model(image):
@@ -202,3 +216,8 @@ def test_torchvision_alexnet_has_no_lrn_and_runs_unchanged_without_it():
         assert torch.allclose(acts["logits"], model(x), atol=1e-5)
     with_lrn = run_features(model, x, LRNParams())
     assert with_lrn["lrn1"].shape == (1, 64, 55, 55)
+    # the dashboard's wrapper converts its input before torchvision's layers: run_features goes through it.
+    wrapped = TorchvisionAlexNet(model).eval()
+    acts = run_features(wrapped, x, None, with_logits=True)
+    with torch.no_grad():
+        assert torch.allclose(acts["logits"], wrapped(x), atol=1e-5)
