@@ -1,0 +1,254 @@
+"""What every layer of a model computes for one image (no Streamlit).
+
+``capture_activations`` runs one forward pass with forward hooks on the feature layers and returns
+detached copies of their outputs. Hooks rather than ``torchvision.models.feature_extraction``: the
+model is shared by every session of the dashboard and must stay untouched, and hooks leave it
+exactly as it was (they are removed in ``finally``), whereas the FX extractor builds a second,
+traced copy of the network per model (and has to trace through the hand-written LRN autograd
+function). One forward pass with hooks on the paper's AlexNet costs the same as a plain forward
+pass plus the copies (measured in the task report).
+
+Copies matter: the paper's ReLUs run in place (``nn.ReLU(inplace=True)``), so the tensor a conv
+layer returns is overwritten by the next layer; each hook clones what it sees at that moment.
+
+Layers get canonical names whatever the model (the paper's ``AlexNet`` or torchvision's, whose
+``features`` are numbered): ``conv1``, ``relu1``, ``lrn1``, ``pool1`` ... ``pool5``, plus
+``logits`` for the model's output.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from alexnet.lrn import LocalResponseNorm
+
+__all__ = [
+    "LOGITS",
+    "Stage",
+    "capture_activations",
+    "channel_stats",
+    "conv_layers",
+    "feature_grid",
+    "feature_stages",
+    "grid_shape",
+    "top_k",
+]
+
+LOGITS = "logits"
+Normalise = Literal["per-channel", "shared"]
+StageKind = Literal["conv", "activation", "lrn", "pool"]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One feature layer: canonical ``name``, a human ``label``, its ``kind`` and the ``conv`` that feeds it."""
+
+    name: str
+    label: str
+    kind: StageKind
+    conv: str
+    module: nn.Module
+
+
+def _features(model: nn.Module) -> nn.Module:
+    features = getattr(model, "features", None)
+    if not isinstance(features, nn.Sequential):
+        raise ValueError(f"{type(model).__name__} has no nn.Sequential 'features' to look inside")
+    return features
+
+
+def feature_stages(model: nn.Module) -> list[Stage]:
+    """The model's feature layers in execution order, named conv1, relu1, lrn1, pool1, ... pool5.
+
+    Identity layers (the paper network with LRN switched off) are skipped. Works for
+    ``alexnet.model.AlexNet`` and for torchvision's AlexNet (numbered ``features``).
+    """
+    stages: list[Stage] = []
+    conv_index = 0
+    for module in _features(model).children():
+        if isinstance(module, nn.Conv2d):
+            conv_index += 1
+            name = f"conv{conv_index}"
+            stages.append(Stage(name, f"{name} (before activation)", "conv", name, module))
+            continue
+        if conv_index == 0 or isinstance(module, nn.Identity):
+            continue
+        conv = f"conv{conv_index}"
+        if isinstance(module, (nn.ReLU, nn.Tanh)):
+            act = "ReLU" if isinstance(module, nn.ReLU) else "tanh"
+            stages.append(Stage(f"relu{conv_index}", f"{conv} + {act}", "activation", conv, module))
+        elif isinstance(module, (LocalResponseNorm, nn.LocalResponseNorm)):
+            stages.append(Stage(f"lrn{conv_index}", f"{conv} after LRN", "lrn", conv, module))
+        elif isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
+            stages.append(Stage(f"pool{conv_index}", f"{conv} after pooling", "pool", conv, module))
+    return stages
+
+
+def conv_layers(model: nn.Module) -> dict[str, nn.Conv2d]:
+    """conv1..convN of the model's features, by canonical name."""
+    return {s.name: s.module for s in feature_stages(model) if s.kind == "conv"}  # type: ignore[misc]
+
+
+# One lock per model: hooks live on the shared model while a capture runs, so two sessions
+# capturing at once would each record the other's forward pass. The lock serialises captures on
+# the same model; different models run in parallel.
+_locks: weakref.WeakKeyDictionary[nn.Module, threading.Lock] = weakref.WeakKeyDictionary()
+_locks_guard = threading.Lock()
+
+
+def _model_lock(model: nn.Module) -> threading.Lock:
+    with _locks_guard:
+        lock = _locks.get(model)
+        if lock is None:
+            lock = _locks[model] = threading.Lock()
+        return lock
+
+
+@torch.no_grad()
+def capture_activations(
+    model: nn.Module, x: Tensor, layers: Iterable[str] | None = None
+) -> dict[str, Tensor]:
+    """Outputs of the named feature layers (default: all, plus ``"logits"``) for input ``x``.
+
+    Returns detached clones, in execution order. The model must be in eval mode (dropout would make
+    the result random) and is left exactly as it was: no hooks remain, even if the forward pass fails.
+    """
+    if model.training:
+        raise ValueError("capture_activations needs a model in eval mode (call model.eval() first)")
+    stages = feature_stages(model)
+    wanted = [s.name for s in stages] + [LOGITS] if layers is None else list(layers)
+    known = {s.name for s in stages} | {LOGITS}
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        raise KeyError(f"unknown layers {unknown}; known: {', '.join(s.name for s in stages)}, {LOGITS}")
+    captured: dict[str, Tensor] = {}
+
+    def keep(name: str):
+        def hook(_module: nn.Module, _inputs: tuple, output: Tensor) -> None:
+            captured[name] = output.detach().clone()
+
+        return hook
+
+    with _model_lock(model):
+        handles = []
+        try:
+            for stage in stages:
+                if stage.name in wanted:
+                    handles.append(stage.module.register_forward_hook(keep(stage.name)))
+            logits = model(x)
+        finally:
+            for handle in handles:
+                handle.remove()
+    if LOGITS in wanted:
+        captured[LOGITS] = logits.detach().clone()
+    order = {name: i for i, name in enumerate(wanted)}
+    return dict(sorted(captured.items(), key=lambda item: order[item[0]]))
+
+
+def _as_chw(act: Tensor | np.ndarray) -> np.ndarray:
+    array = act.detach().cpu().numpy() if isinstance(act, Tensor) else np.asarray(act)
+    if array.ndim == 4:
+        if array.shape[0] != 1:
+            raise ValueError(f"expected one image, got a batch of {array.shape[0]}")
+        array = array[0]
+    if array.ndim != 3:
+        raise ValueError(f"expected activations shaped (C, H, W) or (1, C, H, W), got {array.shape}")
+    return array
+
+
+def channel_stats(act: Tensor | np.ndarray) -> dict[str, np.ndarray]:
+    """Per-channel mean, max, min and share of exact zeros (what ReLU switched off) of (C, H, W)."""
+    a = _as_chw(act).astype(np.float64, copy=False)
+    flat = a.reshape(a.shape[0], -1)
+    return {
+        "channel": np.arange(a.shape[0]),
+        "mean": flat.mean(axis=1),
+        "max": flat.max(axis=1),
+        "min": flat.min(axis=1),
+        "zero_fraction": (flat == 0).mean(axis=1),
+    }
+
+
+def grid_shape(channels: int, cols: int | None = None) -> tuple[int, int]:
+    """(rows, cols) of the tiling: near-square, wider than tall."""
+    if cols is None:
+        cols = int(np.ceil(np.sqrt(channels)))
+    cols = max(1, min(cols, channels))
+    return int(np.ceil(channels / cols)), cols
+
+
+def _colormap_lut(name: str) -> np.ndarray:
+    from matplotlib import colormaps
+
+    return (colormaps[name](np.linspace(0.0, 1.0, 256))[:, :3] * 255).round().astype(np.uint8)
+
+
+def feature_grid(
+    act: Tensor | np.ndarray,
+    *,
+    normalise: Normalise = "per-channel",
+    cols: int | None = None,
+    pad: int = 1,
+    scale: int = 1,
+    colormap: str | None = "viridis",
+    channels: Sequence[int] | None = None,
+) -> np.ndarray:
+    """All channels of one layer tiled into one image.
+
+    ``normalise="per-channel"`` stretches each map to its own min..max (shows every map's pattern,
+    hides how strong it is); ``"shared"`` uses one range for the whole layer (shows which maps are
+    strong; weak ones go dark). A constant map is drawn at the bottom of the range. Maps are
+    separated by ``pad`` pixels of white, enlarged ``scale`` times by pixel repetition (no blur).
+    Returns uint8 (H, W, 3) through ``colormap``, or uint8 (H, W) grey when ``colormap`` is None.
+    """
+    a = _as_chw(act).astype(np.float32, copy=False)
+    if channels is not None:
+        a = a[list(channels)]
+    c, h, w = a.shape
+    if normalise == "per-channel":
+        lo = a.min(axis=(1, 2), keepdims=True)
+        hi = a.max(axis=(1, 2), keepdims=True)
+    elif normalise == "shared":
+        lo = np.full((1, 1, 1), a.min(), dtype=np.float32)
+        hi = np.full((1, 1, 1), a.max(), dtype=np.float32)
+    else:
+        raise ValueError(f"normalise must be 'per-channel' or 'shared', got {normalise!r}")
+    span = hi - lo
+    unit = np.where(span > 0, (a - lo) / np.where(span > 0, span, 1), 0.0)
+    levels = np.clip(np.round(unit * 255), 0, 255).astype(np.uint8)
+    if scale > 1:
+        levels = levels.repeat(scale, axis=1).repeat(scale, axis=2)
+        h, w = h * scale, w * scale
+    rows, ncols = grid_shape(c, cols)
+    if colormap is not None:
+        tiles = _colormap_lut(colormap)[levels]  # (c, h, w, 3)
+        canvas = np.full((rows * (h + pad) - pad, ncols * (w + pad) - pad, 3), 255, dtype=np.uint8)
+    else:
+        tiles = levels
+        canvas = np.full((rows * (h + pad) - pad, ncols * (w + pad) - pad), 255, dtype=np.uint8)
+    for i in range(c):
+        r, q = divmod(i, ncols)
+        canvas[r * (h + pad) : r * (h + pad) + h, q * (w + pad) : q * (w + pad) + w] = tiles[i]
+    return canvas
+
+
+def top_k(logits: Tensor | np.ndarray, k: int, class_names: Sequence[str] | None) -> list[dict]:
+    """The ``k`` most probable classes (softmax of the logits): rank, index, name, probability."""
+    values = torch.as_tensor(np.asarray(logits) if not isinstance(logits, Tensor) else logits.detach().cpu())
+    values = values.double().reshape(-1)
+    probs = torch.softmax(values, dim=0)
+    k = min(k, probs.numel())
+    top = torch.topk(probs, k)
+    rows = []
+    for rank, (p, idx) in enumerate(zip(top.values.tolist(), top.indices.tolist(), strict=True), start=1):
+        name = class_names[idx] if class_names is not None and idx < len(class_names) else f"class {idx}"
+        rows.append({"rank": rank, "index": idx, "name": name, "probability": p})
+    return rows

@@ -1,0 +1,82 @@
+"""Figures and tables as downloadable bytes (no Streamlit).
+
+``png_bytes`` accepts what the pages draw: a numpy image (H, W) or (H, W, 3/4) uint8, a matplotlib
+figure, or a plotly figure. Plotly needs the optional ``kaleido`` package to render PNG; without it
+``png_bytes`` raises ``FigureExportError`` and the page offers plotly's own camera button instead.
+``csv_bytes`` writes rows (dicts) or columns (dict of sequences) as UTF-8 CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["FigureExportError", "csv_bytes", "png_bytes", "rows_from_columns"]
+
+
+class FigureExportError(RuntimeError):
+    """A figure that cannot be turned into PNG bytes here; the message says why."""
+
+
+def png_bytes(figure: Any, *, dpi: int = 150) -> bytes:
+    """PNG bytes of a numpy image, a matplotlib Figure or a plotly Figure."""
+    if isinstance(figure, (bytes, bytearray)):
+        return bytes(figure)
+    if isinstance(figure, np.ndarray):
+        from PIL import Image
+
+        array = figure
+        if array.dtype != np.uint8:
+            raise ValueError(f"numpy images must be uint8, got {array.dtype}")
+        buffer = io.BytesIO()
+        # compress_level 1: these are computed pictures, sent once; speed matters more than size.
+        Image.fromarray(array).save(buffer, format="PNG", compress_level=1)
+        return buffer.getvalue()
+    if hasattr(figure, "savefig"):  # matplotlib Figure
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+        return buffer.getvalue()
+    if hasattr(figure, "to_image"):  # plotly Figure
+        try:
+            return figure.to_image(format="png", scale=2)
+        except Exception as exc:  # noqa: BLE001 - kaleido missing or broken; report in one line
+            raise FigureExportError(
+                f"plotly PNG export is unavailable ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+            ) from None
+    raise TypeError(f"cannot make a PNG from a {type(figure).__name__}")
+
+
+def rows_from_columns(columns: Mapping[str, Sequence[Any] | np.ndarray]) -> list[dict[str, Any]]:
+    """{"a": [1, 2], "b": [3, 4]} -> [{"a": 1, "b": 3}, {"a": 2, "b": 4}] (columns must be equally long)."""
+    names = list(columns)
+    lengths = {len(columns[n]) for n in names}
+    if len(lengths) > 1:
+        raise ValueError(f"columns have different lengths: { {n: len(columns[n]) for n in names} }")
+    n_rows = lengths.pop() if lengths else 0
+    return [{name: _plain(columns[name][i]) for name in names} for i in range(n_rows)]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def csv_bytes(rows: Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any] | np.ndarray]) -> bytes:
+    """UTF-8 CSV with a header row. Floats are written with repr precision (round-trips exactly)."""
+    if isinstance(rows, Mapping):
+        rows = rows_from_columns(rows)
+    buffer = io.StringIO()
+    if rows:
+        fieldnames: list[str] = []
+        for row in rows:
+            fieldnames.extend(k for k in row if k not in fieldnames)
+        writer = csv.DictWriter(buffer, fieldnames=fieldnames, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _plain(v) for k, v in row.items()})
+    return buffer.getvalue().encode("utf-8")

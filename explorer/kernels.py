@@ -1,0 +1,232 @@
+"""Pictures and scores of convolution kernels (no Streamlit).
+
+The paper's Figure 3 shows conv1's 96 learned 11x11x3 kernels: "the kernels on GPU 1 are largely
+color-agnostic, while the kernels on GPU 2 are largely color-specific" (section 6.1), and many are
+oriented edge and grating detectors. Two scores put numbers on those two observations:
+
+``colour_specificity`` -- share of a kernel's energy (sum of squared weights) that is *not* in its
+greyscale component. The greyscale component is the channel mean ``g = (r + g + b) / 3`` repeated
+in all three channels, i.e. the projection of the kernel onto kernels with equal R, G and B; the
+rest is colour. 0 = colour-agnostic (R = G = B everywhere), 2/3 for a kernel living in one channel
+only, 1 for a purely colour-opponent kernel (channels summing to zero everywhere); random Gaussian
+weights give 2/3 on average.
+
+``orientation_selectivity`` -- share of a kernel's spectral energy (power of its 2-D Fourier
+transform, summed over input channels, mean removed, zero-padded to 32x32) that lies in the best
+orientation band of ``band_degrees`` (default 30 degrees). An oriented grating or edge scores near
+1; an isotropic blob or white noise scores about band/180 = 1/6.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from torch import Tensor
+
+__all__ = [
+    "channel_slices",
+    "colour_specificity",
+    "kernel_grid",
+    "kernel_image",
+    "kernel_slices",
+    "orientation_selectivity",
+    "tile",
+    "towers_split",
+]
+
+Contrast = Literal["per-kernel", "shared"]
+
+# Diverging map for single-channel weights: negative blue, zero white, positive red (no matplotlib
+# needed for a three-colour ramp).
+_NEG = np.array([33, 102, 172], dtype=np.float32)
+_MID = np.array([247, 247, 247], dtype=np.float32)
+_POS = np.array([178, 24, 43], dtype=np.float32)
+
+
+def _numpy(weight: Tensor | np.ndarray) -> np.ndarray:
+    if isinstance(weight, Tensor):
+        return weight.detach().float().cpu().numpy()
+    return np.asarray(weight, dtype=np.float32)
+
+
+def tile(tiles: np.ndarray, *, cols: int | None = None, pad: int = 1, scale: int = 1, fill: int = 255) -> np.ndarray:
+    """Tile (N, h, w[, 3]) uint8 images into one grid image, ``pad`` pixels of ``fill`` between them."""
+    n, h, w = tiles.shape[:3]
+    if scale > 1:
+        tiles = tiles.repeat(scale, axis=1).repeat(scale, axis=2)
+        h, w = h * scale, w * scale
+    if cols is None:
+        cols = int(np.ceil(np.sqrt(n)))
+    cols = max(1, min(cols, n))
+    rows = int(np.ceil(n / cols))
+    canvas = np.full((rows * (h + pad) - pad, cols * (w + pad) - pad, *tiles.shape[3:]), fill, dtype=np.uint8)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        canvas[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = tiles[i]
+    return canvas
+
+
+def _rgb_tiles(w: np.ndarray, contrast: Contrast) -> np.ndarray:
+    """(N, 3, k, k) weights -> (N, k, k, 3) uint8, zero weight at mid-grey.
+
+    Each kernel is scaled symmetrically around zero (by its largest absolute weight, or the
+    layer's for ``"shared"``), so mid-grey always means zero and colours keep their sign.
+    """
+    if contrast == "per-kernel":
+        bound = np.abs(w).max(axis=(1, 2, 3), keepdims=True)
+    elif contrast == "shared":
+        bound = np.full((1, 1, 1, 1), np.abs(w).max(), dtype=np.float32)
+    else:
+        raise ValueError(f"contrast must be 'per-kernel' or 'shared', got {contrast!r}")
+    bound = np.where(bound > 0, bound, 1.0)
+    unit = 0.5 + 0.5 * w / bound
+    return np.clip(np.round(unit * 255), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+
+
+def kernel_grid(
+    weight: Tensor | np.ndarray,
+    contrast: Contrast = "per-kernel",
+    towers: int = 1,
+    *,
+    scale: int = 4,
+    pad: int = 1,
+    tower_gap: int = 12,
+) -> np.ndarray:
+    """RGB picture of first-layer kernels (N, 3, k, k), like the paper's Figure 3.
+
+    With ``towers=2`` the first N/2 kernels (tower 1) and the rest (tower 2) are drawn as two
+    blocks side by side, ``tower_gap`` white pixels apart. Returns uint8 (H, W, 3).
+    """
+    w = _numpy(weight)
+    if w.ndim != 4 or w.shape[1] != 3:
+        raise ValueError(f"kernel_grid needs first-layer weights (N, 3, k, k), got {w.shape}")
+    if towers not in (1, 2) or w.shape[0] % towers:
+        raise ValueError(f"cannot split {w.shape[0]} kernels into {towers} towers")
+    tiles = _rgb_tiles(w, contrast)
+    if towers == 1:
+        return tile(tiles, cols=12 if w.shape[0] % 12 == 0 else None, pad=pad, scale=scale)
+    half = w.shape[0] // 2
+    # Six columns per tower: 48 kernels -> 8 rows of 6, the two blocks side by side like Figure 3's halves.
+    cols = 6 if half % 6 == 0 else None
+    left = tile(tiles[:half], cols=cols, pad=pad, scale=scale)
+    right = tile(tiles[half:], cols=cols, pad=pad, scale=scale)
+    gap = np.full((left.shape[0], tower_gap, 3), 255, dtype=np.uint8)
+    return np.concatenate([left, gap, right], axis=1)
+
+
+def kernel_image(
+    weight: Tensor | np.ndarray, index: int, contrast: Contrast = "per-kernel", *, scale: int = 24
+) -> np.ndarray:
+    """Kernel ``index`` of first-layer weights (N, 3, k, k) enlarged ``scale`` times. uint8 (H, W, 3).
+
+    ``"shared"`` contrast scales it by the whole layer's largest weight, as in ``kernel_grid``.
+    """
+    w = _numpy(weight)
+    if not 0 <= index < w.shape[0]:
+        raise IndexError(f"kernel {index} out of range 0..{w.shape[0] - 1}")
+    if contrast == "shared":
+        return tile(_rgb_tiles(w, "shared")[index : index + 1], pad=0, scale=scale)
+    return tile(_rgb_tiles(w[index : index + 1], contrast), pad=0, scale=scale)
+
+
+def _diverging(values: np.ndarray, bound: np.ndarray) -> np.ndarray:
+    """Map values to blue (negative) - white (0) - red (positive), uint8 RGB in a new last axis."""
+    bound = np.where(bound > 0, bound, 1.0)
+    t = np.clip(values / bound, -1.0, 1.0)[..., None]
+    rgb = np.where(t >= 0, _MID + t * (_POS - _MID), _MID + (-t) * (_NEG - _MID))
+    return np.clip(np.round(rgb), 0, 255).astype(np.uint8)
+
+
+def _diverging_tiles(slices: np.ndarray, contrast: Contrast) -> np.ndarray:
+    if contrast == "per-kernel":
+        bound = np.abs(slices).max(axis=(1, 2), keepdims=True)
+    elif contrast == "shared":
+        bound = np.full((1, 1, 1), np.abs(slices).max(), dtype=np.float32)
+    else:
+        raise ValueError(f"contrast must be 'per-kernel' or 'shared', got {contrast!r}")
+    return _diverging(slices, bound)
+
+
+def channel_slices(
+    weight: Tensor | np.ndarray, in_channel: int, contrast: Contrast = "per-kernel", *, scale: int = 6
+) -> np.ndarray:
+    """How every output kernel of a deeper layer weighs one input channel: ``weight[:, in_channel]`` tiled.
+
+    ``weight`` is (out, in/groups, k, k); ``in_channel`` indexes the second axis (for the paper's
+    grouped layers that is the channel within each kernel's own tower). Blue negative, red positive.
+    """
+    w = _numpy(weight)
+    if w.ndim != 4:
+        raise ValueError(f"expected conv weights (out, in, k, k), got {w.shape}")
+    if not 0 <= in_channel < w.shape[1]:
+        raise IndexError(f"input channel {in_channel} out of range 0..{w.shape[1] - 1}")
+    return tile(_diverging_tiles(w[:, in_channel], contrast), scale=scale)
+
+
+def kernel_slices(
+    weight: Tensor | np.ndarray, out_channel: int, contrast: Contrast = "shared", *, scale: int = 6
+) -> np.ndarray:
+    """One output kernel of a deeper layer as its per-input-channel slices ``weight[out_channel]`` tiled.
+
+    Shared contrast by default, so the picture shows which input channels the kernel relies on.
+    """
+    w = _numpy(weight)
+    if w.ndim != 4:
+        raise ValueError(f"expected conv weights (out, in, k, k), got {w.shape}")
+    if not 0 <= out_channel < w.shape[0]:
+        raise IndexError(f"kernel {out_channel} out of range 0..{w.shape[0] - 1}")
+    return tile(_diverging_tiles(w[out_channel], contrast), scale=scale)
+
+
+def colour_specificity(weight: Tensor | np.ndarray) -> np.ndarray:
+    """Per kernel of (N, 3, k, k): energy outside the greyscale component / total energy, in [0, 1].
+
+    See the module docstring; an all-zero kernel scores 0.
+    """
+    w = _numpy(weight).astype(np.float64)
+    if w.ndim != 4 or w.shape[1] != 3:
+        raise ValueError(f"colour_specificity needs RGB kernels (N, 3, k, k), got {w.shape}")
+    grey = w.mean(axis=1, keepdims=True)
+    total = (w**2).sum(axis=(1, 2, 3))
+    colour = ((w - grey) ** 2).sum(axis=(1, 2, 3))
+    return np.where(total > 0, colour / np.where(total > 0, total, 1.0), 0.0)
+
+
+def orientation_selectivity(
+    weight: Tensor | np.ndarray, *, band_degrees: float = 30.0, fft_size: int = 32, centres: int = 36
+) -> np.ndarray:
+    """Per kernel of (N, C, k, k): largest share of spectral energy inside one orientation band.
+
+    The kernel's mean (per input channel) is removed first, so a uniform offset does not count.
+    Each frequency's orientation is taken modulo 180 degrees; ``centres`` band centres are tried
+    and the best share is returned. Range [band/180, 1] in practice; 0 for a constant kernel.
+    """
+    w = _numpy(weight).astype(np.float64)
+    if w.ndim == 3:
+        w = w[:, None]
+    if w.ndim != 4:
+        raise ValueError(f"expected kernels (N, C, k, k), got {w.shape}")
+    if fft_size < max(w.shape[2:]):
+        raise ValueError(f"fft_size {fft_size} is smaller than the kernel {w.shape[2:]}")
+    w = w - w.mean(axis=(2, 3), keepdims=True)
+    power = (np.abs(np.fft.fft2(w, s=(fft_size, fft_size))) ** 2).sum(axis=1)  # (N, F, F)
+    freqs = np.fft.fftfreq(fft_size)
+    fy, fx = np.meshgrid(freqs, freqs, indexing="ij")
+    # Orientation of the grating each frequency describes, in [0, 180).
+    angle = np.degrees(np.arctan2(fy, fx)) % 180.0
+    nonzero = (fx != 0) | (fy != 0)
+    half = band_degrees / 2.0
+    centre_angles = np.arange(centres) * (180.0 / centres)
+    diff = np.abs(angle[None] - centre_angles[:, None, None])
+    diff = np.minimum(diff, 180.0 - diff)
+    masks = ((diff <= half) & nonzero[None]).astype(np.float64)  # (centres, F, F)
+    total = (power * nonzero).sum(axis=(1, 2))
+    in_band = np.einsum("nij,cij->nc", power, masks)
+    best = in_band.max(axis=1)
+    return np.where(total > 0, best / np.where(total > 0, total, 1.0), 0.0)
+
+
+def towers_split(n: int, towers: int) -> np.ndarray:
+    """Tower number (1-based) of each of ``n`` kernels."""
+    return (np.arange(n) * towers // n) + 1
