@@ -113,9 +113,7 @@ def _model_lock(model: nn.Module) -> threading.Lock:
 
 
 @torch.no_grad()
-def capture_activations(
-    model: nn.Module, x: Tensor, layers: Iterable[str] | None = None
-) -> dict[str, Tensor]:
+def capture_activations(model: nn.Module, x: Tensor, layers: Iterable[str] | None = None) -> dict[str, Tensor]:
     """Outputs of the named feature layers (default: all, plus ``"logits"``) for input ``x``.
 
     Returns detached clones, in execution order. The model must be in eval mode (dropout would make

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FigureExportError", "csv_bytes", "png_bytes", "rows_from_columns"]
+__all__ = ["FigureExportError", "bar_chart", "bar_chart_png", "csv_bytes", "png_bytes", "rows_from_columns"]
 
 
 class FigureExportError(RuntimeError):
@@ -80,3 +80,85 @@ def csv_bytes(rows: Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any] | n
         for row in rows:
             writer.writerow({k: _plain(v) for k, v in row.items()})
     return buffer.getvalue().encode("utf-8")
+
+
+def bar_chart(
+    x: Sequence[Any] | np.ndarray,
+    series: Mapping[str, Sequence[float] | np.ndarray],
+    *,
+    title: str = "",
+    xlabel: str = "",
+    ylabel: str = "",
+    colour: Sequence[Any] | np.ndarray | None = None,
+    colour_label: str = "",
+    height: int = 320,
+):
+    """Interactive plotly bars, one trace per series (or one trace coloured by ``colour`` groups)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    x = list(np.asarray(x).tolist())
+    if colour is not None and len(series) == 1:
+        ((name, values),) = series.items()
+        values = np.asarray(values)
+        groups = np.asarray(colour)
+        for group in dict.fromkeys(groups.tolist()):
+            mask = groups == group
+            fig.add_bar(
+                x=[xi for xi, m in zip(x, mask, strict=True) if m],
+                y=values[mask].tolist(),
+                name=f"{colour_label} {group}".strip(),
+            )
+    else:
+        for name, values in series.items():
+            fig.add_bar(x=x, y=np.asarray(values).tolist(), name=name)
+    fig.update_layout(
+        title=title or None,
+        xaxis_title=xlabel or None,
+        yaxis_title=ylabel or None,
+        height=height,
+        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+        barmode="group",
+        bargap=0.05,
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+    )
+    return fig
+
+
+def bar_chart_png(
+    x: Sequence[Any] | np.ndarray,
+    series: Mapping[str, Sequence[float] | np.ndarray],
+    *,
+    title: str = "",
+    xlabel: str = "",
+    ylabel: str = "",
+    colour: Sequence[Any] | np.ndarray | None = None,
+    colour_label: str = "",
+) -> bytes:
+    """The same chart as ``bar_chart``, drawn with matplotlib, as PNG bytes (no kaleido needed)."""
+    # A bare Figure (not pyplot): no global backend state, safe from several sessions' threads.
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 3.6), layout="constrained")
+    ax = fig.add_subplot()
+    xs = np.arange(len(x))
+    if colour is not None and len(series) == 1:
+        ((name, values),) = series.items()
+        values = np.asarray(values)
+        groups = np.asarray(colour)
+        for group in dict.fromkeys(groups.tolist()):
+            mask = groups == group
+            ax.bar(xs[mask], values[mask], width=0.9, label=f"{colour_label} {group}".strip())
+    else:
+        width = 0.9 / max(1, len(series))
+        for i, (name, values) in enumerate(series.items()):
+            ax.bar(xs + (i - (len(series) - 1) / 2) * width, np.asarray(values), width=width, label=name)
+    if len(x) <= 32:
+        rotate = len(x) > 10
+        ax.set_xticks(xs, [str(v) for v in x], rotation=45 if rotate else 0, ha="right" if rotate else "center")
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if len(series) > 1 or colour is not None:
+        ax.legend(loc="best")
+    return png_bytes(fig)

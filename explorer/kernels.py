@@ -22,12 +22,15 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from torch import Tensor
+from torch import Tensor, nn
 
 __all__ = [
     "channel_slices",
     "colour_specificity",
+    "conv_shape",
+    "conv_weights",
     "kernel_grid",
+    "kernel_scores",
     "kernel_image",
     "kernel_slices",
     "orientation_selectivity",
@@ -230,3 +233,34 @@ def orientation_selectivity(
 def towers_split(n: int, towers: int) -> np.ndarray:
     """Tower number (1-based) of each of ``n`` kernels."""
     return (np.arange(n) * towers // n) + 1
+
+
+def conv_weights(model: nn.Module, layer: str) -> np.ndarray:
+    """A float32 numpy copy of conv layer ``layer``'s weights (canonical names conv1..conv5)."""
+    from explorer.activations import conv_layers
+
+    convs = conv_layers(model)
+    if layer not in convs:
+        raise KeyError(f"no conv layer {layer!r}; layers: {', '.join(convs)}")
+    return convs[layer].weight.detach().float().cpu().numpy().copy()
+
+
+def conv_shape(model: nn.Module, layer: str) -> tuple[int, int, int, int, int]:
+    """(out_channels, in_channels per group, kernel height, kernel width, groups) of conv layer ``layer``."""
+    from explorer.activations import conv_layers
+
+    conv = conv_layers(model)[layer]
+    out_channels, in_per_group, kh, kw = conv.weight.shape
+    return int(out_channels), int(in_per_group), int(kh), int(kw), int(conv.groups)
+
+
+def kernel_scores(weight: Tensor | np.ndarray, towers: int = 1) -> dict[str, np.ndarray]:
+    """Per-kernel table of first-layer weights: kernel, tower, colour_specificity, orientation_selectivity, norm."""
+    w = _numpy(weight)
+    return {
+        "kernel": np.arange(w.shape[0]),
+        "tower": towers_split(w.shape[0], towers),
+        "colour_specificity": colour_specificity(w),
+        "orientation_selectivity": orientation_selectivity(w),
+        "norm": np.sqrt((w.astype(np.float64) ** 2).sum(axis=(1, 2, 3))),
+    }

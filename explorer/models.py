@@ -128,13 +128,9 @@ def available_models(runs_dir: str | os.PathLike | None = None) -> list[ModelOpt
 
     options: list[ModelOption] = []
     if reference_available():
-        options.append(
-            ModelOption("reference", "Reference AlexNet (bundled, two towers)", "reference", REFERENCE_DIR)
-        )
+        options.append(ModelOption("reference", "Reference AlexNet (bundled, two towers)", "reference", REFERENCE_DIR))
     options.append(
-        ModelOption(
-            "paper-init", "Paper AlexNet, untrained (two towers, paper initialisation)", "paper-init"
-        )
+        ModelOption("paper-init", "Paper AlexNet, untrained (two towers, paper initialisation)", "paper-init")
     )
     runs = Path(runs_dir) if runs_dir is not None else runs_root()
     if runs.is_dir():
@@ -206,9 +202,7 @@ def _from_checkpoint(checkpoint: dict[str, Any], *, key: str, label: str, kind: 
     class_names = list(class_names) if class_names is not None else None
     num_classes = model.config.num_classes
     if class_names is not None and len(class_names) != num_classes:
-        raise CheckpointError(
-            f"checkpoint names {len(class_names)} classes but its model has {num_classes} outputs"
-        )
+        raise CheckpointError(f"checkpoint names {len(class_names)} classes but its model has {num_classes} outputs")
     epoch = checkpoint.get("epoch")
     # A checkpoint saved before any training step (epoch 0 snapshot) holds initial weights.
     is_trained = not (isinstance(epoch, int) and epoch == 0)

@@ -1,6 +1,136 @@
+"""Activations: what every layer computes for one image (feature maps, statistics, predictions)."""
+
+from __future__ import annotations
+
 import streamlit as st
 
-from pages.common import current_model, show_notice
+from explorer.activations import feature_stages
+from explorer.figures import bar_chart, bar_chart_png, png_bytes
+from explorer.kernels import conv_shape, conv_weights, kernel_image, kernel_slices
+from explorer.models import LoadedModel
+from pages.common import (
+    cached_activations,
+    cached_channel_png,
+    cached_layer_view,
+    cached_top_k,
+    current_image,
+    current_model,
+    download_buttons,
+    image_picker,
+    show_notice,
+)
 
-st.title("activations")
-show_notice(current_model())
+NORMALISE_HELP = (
+    "Per channel: every map stretched to its own range (shows each map's pattern). Shared: one range for the "
+    "whole layer (shows which maps respond strongly; weak ones go dark)."
+)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _input_png(model_key: str, image_hash: str, _loaded: LoadedModel, _image) -> bytes:
+    view = cached_activations(model_key, image_hash, _loaded, _image)["view"]
+    return png_bytes(view.transpose(1, 2, 0))
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _producing_kernel_png(model_key: str, conv: str, channel: int, _loaded: LoadedModel) -> bytes:
+    weight = conv_weights(_loaded.model, conv)
+    if conv == "conv1":
+        return png_bytes(kernel_image(weight, channel, scale=16))
+    return png_bytes(kernel_slices(weight, channel, "shared", scale=8))
+
+
+loaded = current_model()
+st.title("Activations")
+show_notice(loaded)
+
+picked = image_picker("activations")
+if picked is None:
+    st.info("Choose an image above to see what each layer of the network computes.")
+    st.stop()
+image, digest = picked
+chosen = current_image()
+
+left, middle, right = st.columns([1, 1, 1.4])
+with left:
+    st.image(image, caption=f"{chosen.name if chosen else 'image'} ({image.width}x{image.height})", width=260)
+with middle:
+    input_png = _input_png(loaded.key, digest, loaded, image)
+    st.image(input_png, caption="227x227: as the network sees it (shorter side 256, centre crop)", width=227)
+    download_buttons(fig=input_png, name="network_input", key="input")
+with right:
+    st.markdown("**Top-5 predictions**")
+    if loaded.has_classifier:
+        rows = cached_top_k(loaded.key, digest, 5, loaded, image)
+        st.dataframe(
+            [{"class": r["name"], "probability": round(r["probability"], 4)} for r in rows],
+            hide_index=True,
+            column_config={"probability": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.3f")},
+        )
+        download_buttons(csv_rows=rows, name="top5", key="top5")
+    else:
+        st.caption(loaded.classifier_note or "This model has no classifier for known classes.")
+
+stages = {stage.name: stage for stage in feature_stages(loaded.model)}
+labels = {name: stage.label for name, stage in stages.items()}
+names = list(stages)
+default_layer = names.index("relu1") if "relu1" in names else 0
+controls = st.columns([2, 2, 3])
+layer = controls[0].selectbox(
+    "Layer", names, index=default_layer, format_func=lambda n: labels[n], key="activations_layer"
+)
+normalise = controls[1].radio(
+    "Contrast", ("per-channel", "shared"), horizontal=True, key="activations_normalise", help=NORMALISE_HELP
+)
+view = cached_layer_view(loaded.key, digest, layer, normalise, loaded, image)
+channels, height, width = view["shape"]
+st.subheader(f"{labels[layer]}: {channels} feature maps of {height}x{width}")
+st.image(view["png"], caption=f"all {channels} maps of {layer}, {normalise} contrast (viridis: dark low, yellow high)")
+download_buttons(fig=view["png"], name=f"{layer}_{normalise}_maps", key="grid")
+
+st.subheader("One channel, beside the kernel that produced it")
+channel_key = "activations_channel"
+if st.session_state.get(channel_key, 0) >= channels:  # the previous layer had more channels
+    st.session_state[channel_key] = channels - 1
+channel = int(
+    st.number_input(f"Channel (0-{channels - 1})", min_value=0, max_value=channels - 1, step=1, key=channel_key)
+)
+stats = view["stats"]
+conv = stages[layer].conv
+zoom, kernel, numbers = st.columns([1.2, 1.2, 1])
+with zoom:
+    channel_png = cached_channel_png(loaded.key, digest, layer, channel, loaded, image)
+    st.image(channel_png, caption=f"{layer}, channel {channel} (own contrast)")
+    download_buttons(fig=channel_png, name=f"{layer}_channel_{channel}", key="channel")
+with kernel:
+    out_channels, in_per_group, k, _, groups = conv_shape(loaded.model, conv)
+    kernel_png = _producing_kernel_png(loaded.key, conv, channel, loaded)
+    if conv == "conv1":
+        caption = f"conv1 kernel {channel} (11x11 RGB, grey = 0)"
+    else:
+        caption = f"{conv} kernel {channel}: its {in_per_group} input slices of {k}x{k} (blue < 0 < red)"
+    st.image(kernel_png, caption=caption)
+    if stages[layer].kind == "lrn":
+        st.caption("LRN mixes each map with its 4 neighbours in channel order, so nearby kernels contribute too.")
+with numbers:
+    st.metric("Mean", f"{stats['mean'][channel]:.4g}")
+    st.metric("Max", f"{stats['max'][channel]:.4g}")
+    st.metric("Share of zeros", f"{stats['zero_fraction'][channel]:.1%}")
+
+st.subheader("Per-channel statistics")
+series = {"mean": stats["mean"], "max": stats["max"], "share of zeros": stats["zero_fraction"]}
+shown = st.radio("Statistic", list(series), horizontal=True, key="activations_stat")
+chart_args = dict(title=f"{layer}: {shown} per channel", xlabel="channel", ylabel=shown)
+st.plotly_chart(bar_chart(stats["channel"], {shown: series[shown]}, **chart_args), key="activations_stats_chart")
+download_buttons(
+    fig=lambda: bar_chart_png(stats["channel"], {shown: series[shown]}, **chart_args),
+    csv_rows={
+        "channel": stats["channel"],
+        "mean": stats["mean"],
+        "max": stats["max"],
+        "min": stats["min"],
+        "zero_fraction": stats["zero_fraction"],
+    },
+    name=f"{layer}_channel_stats",
+    key="stats",
+)

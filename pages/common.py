@@ -58,6 +58,7 @@ _MODEL_STATE = "explorer_loaded_model"
 _IMAGE_STATE = "explorer_image"
 _IMAGE_SOURCE_STATE = "explorer_image_source"
 _IMAGE_SOURCES = ("Sample images", "Upload", "Camera")
+DEFAULT_SAMPLE = "cat"  # explorer/samples/cat.jpg: a tabby cat, an ImageNet class
 
 
 # --------------------------------------------------------------------------------------------------
@@ -211,7 +212,10 @@ def image_picker(key: str) -> tuple[Image.Image, str] | None:
             st.warning("No sample images found; upload one instead.")
         else:
             names = list(samples)
-            index = names.index(current.name) if current is not None and current.name in samples else 0
+            if current is not None and current.name in samples:
+                index = names.index(current.name)
+            else:
+                index = names.index(DEFAULT_SAMPLE) if DEFAULT_SAMPLE in samples else 0
             name = st.selectbox("Sample image", names, index=index, key=f"{key}_sample")
             if current is None or current.name != name or current.source != "sample":
                 _accept(_read_sample(str(samples[name])), name, "sample")
@@ -239,9 +243,7 @@ def image_picker(key: str) -> tuple[Image.Image, str] | None:
 
 
 @st.cache_data(max_entries=16, show_spinner="Running the network on the image ...")
-def cached_activations(
-    model_key: str, image_hash: str, _loaded: LoadedModel, _image: Image.Image
-) -> dict[str, Any]:
+def cached_activations(model_key: str, image_hash: str, _loaded: LoadedModel, _image: Image.Image) -> dict[str, Any]:
     """One forward pass: {"view": uint8 (3,227,227), "maps": {layer: float32 (C,H,W)}, "logits": (classes,)}."""
     view, x = to_network_input(_image, _loaded.data_stats)
     captured = capture_activations(_loaded.model, x)
@@ -277,9 +279,7 @@ def cached_channel_png(
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def cached_top_k(
-    model_key: str, image_hash: str, k: int, _loaded: LoadedModel, _image: Image.Image
-) -> list[dict]:
+def cached_top_k(model_key: str, image_hash: str, k: int, _loaded: LoadedModel, _image: Image.Image) -> list[dict]:
     logits = cached_activations(model_key, image_hash, _loaded, _image)["logits"]
     return top_k(logits, k, _loaded.class_names)
 
