@@ -187,6 +187,7 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
         ("numpy._core.multiarray", "_reconstruct"),
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
+        ("_codecs", "encode"),  # how Python 3 pickles (protocol 2) store bytes; turns a str into bytes, nothing more
     }
 
     def find_class(self, module: str, name: str):
