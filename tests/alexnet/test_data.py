@@ -122,9 +122,7 @@ def test_decode_colour_modes_give_rgb(tmp_path, name, mode, kwargs):
     assert image.dtype == torch.uint8 and image.shape == (3, 12, 12)
     expected = np.asarray(Image.open(tmp_path / name).convert("RGB"))[0, 0]
     lossy = name.endswith(".jpg")
-    assert (image.int() - torch.tensor(expected, dtype=torch.int)[:, None, None]).abs().max() <= (
-        4 if lossy else 0
-    )
+    assert (image.int() - torch.tensor(expected, dtype=torch.int)[:, None, None]).abs().max() <= (4 if lossy else 0)
     if mode == "L":
         assert torch.equal(image[0], image[1]) and torch.equal(image[1], image[2])
 
@@ -284,10 +282,7 @@ def test_compute_stats_matches_numpy():
 def test_stats_round_trip_and_validation():
     stats = _stats(torch.rand(3, 4, 4) * 255)
     again = DatasetStats.from_state_dict(stats.state_dict())
-    assert all(
-        torch.equal(a, b)
-        for a, b in zip(again.state_dict().values(), stats.state_dict().values(), strict=True)
-    )
+    assert all(torch.equal(a, b) for a, b in zip(again.state_dict().values(), stats.state_dict().values(), strict=True))
     assert stats.to("meta").mean_image.device.type == "meta"
     with pytest.raises(DataError, match="missing eigvecs"):
         DatasetStats.from_state_dict({"mean_image": stats.mean_image, "eigvals": stats.eigvals})
@@ -324,9 +319,7 @@ def _find_window(output: torch.Tensor, source: torch.Tensor, crop: int) -> list[
 
 def test_train_crops_are_random_windows_and_mirrors():
     size, crop, n = 9, 5, 64
-    images = torch.randint(
-        0, 256, (n, 3, size, size), generator=torch.Generator().manual_seed(1), dtype=torch.uint8
-    )
+    images = torch.randint(0, 256, (n, 3, size, size), generator=torch.Generator().manual_seed(1), dtype=torch.uint8)
     preset = TrainPreset(_stats(torch.zeros(3, size, size)), crop_size=crop, pca_std=0.0)
     out = preset(images, torch.Generator().manual_seed(2))
     assert out.shape == (n, 3, crop, crop) and out.dtype == torch.float32
@@ -341,9 +334,7 @@ def test_train_crops_are_random_windows_and_mirrors():
 
 def test_train_crops_equal_manual_slicing_for_a_fixed_generator():
     size, crop, n = 12, 7, 6
-    images = torch.randint(
-        0, 256, (n, 3, size, size), generator=torch.Generator().manual_seed(4), dtype=torch.uint8
-    )
+    images = torch.randint(0, 256, (n, 3, size, size), generator=torch.Generator().manual_seed(4), dtype=torch.uint8)
     mean = torch.rand(3, size, size, generator=torch.Generator().manual_seed(5)) * 255
     stats = _stats(mean)
     out = TrainPreset(stats, crop_size=crop)(images, torch.Generator().manual_seed(6))
@@ -364,12 +355,29 @@ def test_train_crops_equal_manual_slicing_for_a_fixed_generator():
         torch.testing.assert_close(out[i], expected, rtol=0, atol=1e-4)
 
 
+def test_batched_crops_for_accelerators_equal_the_cpu_loop():
+    # TrainPreset uses the loop on CPUs and the batched gather elsewhere; both must agree exactly.
+    size, crop, n = 11, 6, 40
+    gen = torch.Generator().manual_seed(20)
+    images = torch.randint(0, 256, (n, 3, size, size), generator=gen, dtype=torch.uint8)
+    mean = torch.rand(3, size, size, generator=gen) * 255
+    top = torch.randint(0, size - crop + 1, (n,), generator=gen)
+    left = torch.randint(0, size - crop + 1, (n,), generator=gen)
+    mirror = torch.randint(0, 2, (n,), generator=gen).bool()
+    batched = data._crop_and_centre_batched(images, mean, top, left, mirror, crop)
+    looped = data._crop_and_centre_loop(images, mean, top, left, mirror, crop)
+    assert batched.dtype == looped.dtype == torch.float32 and batched.shape == (n, 3, crop, crop)
+    assert torch.equal(batched, looped)
+    i = int(torch.nonzero(mirror)[0])
+    row, col = int(top[i]), int(left[i])
+    expected = (images[i].float() - mean)[:, row : row + crop, col : col + crop].flip(-1)
+    torch.testing.assert_close(batched[i], expected, rtol=0, atol=1e-4)
+
+
 def test_train_mean_image_is_cropped_and_mirrored_with_the_image():
     # Every image equals the mean image: whatever window and mirror is drawn, the result is zero.
     size = 10
-    image = torch.randint(
-        0, 256, (3, size, size), generator=torch.Generator().manual_seed(7), dtype=torch.uint8
-    )
+    image = torch.randint(0, 256, (3, size, size), generator=torch.Generator().manual_seed(7), dtype=torch.uint8)
     preset = TrainPreset(_stats(image.float()), crop_size=6, pca_std=0.0)
     out = preset(image.expand(32, -1, -1, -1).contiguous(), torch.Generator().manual_seed(8))
     assert torch.equal(out, torch.zeros_like(out))
@@ -377,9 +385,7 @@ def test_train_mean_image_is_cropped_and_mirrored_with_the_image():
 
 def test_train_colour_shift_is_constant_per_image_and_drawn_per_image():
     size, n = 10, 16
-    images = torch.randint(
-        0, 256, (n, 3, size, size), generator=torch.Generator().manual_seed(9), dtype=torch.uint8
-    )
+    images = torch.randint(0, 256, (n, 3, size, size), generator=torch.Generator().manual_seed(9), dtype=torch.uint8)
     stats = _stats(torch.full((3, size, size), 100.0))
     plain = TrainPreset(stats, crop_size=6, pca_std=0.0)(images, torch.Generator().manual_seed(10))
     noisy = TrainPreset(stats, crop_size=6, pca_std=0.1)(images, torch.Generator().manual_seed(10))
@@ -403,9 +409,7 @@ def test_colour_shift_has_the_documented_covariance():
 
 
 def test_train_is_deterministic_given_the_generator():
-    images = torch.randint(
-        0, 256, (8, 3, 16, 16), generator=torch.Generator().manual_seed(12), dtype=torch.uint8
-    )
+    images = torch.randint(0, 256, (8, 3, 16, 16), generator=torch.Generator().manual_seed(12), dtype=torch.uint8)
     preset = TrainPreset(_stats(torch.rand(3, 16, 16) * 255), crop_size=11)
     first = preset(images, torch.Generator().manual_seed(13))
     assert torch.equal(first, preset(images, torch.Generator().manual_seed(13)))
@@ -414,9 +418,7 @@ def test_train_is_deterministic_given_the_generator():
 
 def test_train_without_flip_never_mirrors():
     size, crop, n = 8, 5, 24
-    images = torch.randint(
-        0, 256, (n, 3, size, size), generator=torch.Generator().manual_seed(15), dtype=torch.uint8
-    )
+    images = torch.randint(0, 256, (n, 3, size, size), generator=torch.Generator().manual_seed(15), dtype=torch.uint8)
     out = TrainPreset(_stats(torch.zeros(3, size, size)), crop_size=crop, pca_std=0.0, flip=False)(images)
     for i in range(n):
         assert [hit[2] for hit in _find_window(out[i], images[i].float(), crop)] == [False]
@@ -441,9 +443,7 @@ def test_train_and_eval_run_on_the_gpu_with_a_gpu_generator():
     first = preset(images, torch.Generator(device="cuda").manual_seed(1))
     assert first.device.type == "cuda" and first.dtype == torch.float32 and first.shape == (n, 3, crop, crop)
     assert torch.equal(first, preset(images, torch.Generator(device="cuda").manual_seed(1)))
-    plain = TrainPreset(stats, crop_size=crop, pca_std=0.0)(
-        images, torch.Generator(device="cuda").manual_seed(1)
-    )
+    plain = TrainPreset(stats, crop_size=crop, pca_std=0.0)(images, torch.Generator(device="cuda").manual_seed(1))
     centred = images.float().cpu() - stats.mean_image
     for i in range(n):
         assert len(_find_window(plain[i].cpu(), centred[i], crop)) == 1
@@ -457,9 +457,7 @@ def test_train_and_eval_run_on_the_gpu_with_a_gpu_generator():
 
 
 def test_eval_centre_crop_256_to_227_starts_at_14():
-    images = torch.randint(
-        0, 256, (2, 3, 256, 256), generator=torch.Generator().manual_seed(16), dtype=torch.uint8
-    )
+    images = torch.randint(0, 256, (2, 3, 256, 256), generator=torch.Generator().manual_seed(16), dtype=torch.uint8)
     mean = torch.rand(3, 256, 256, generator=torch.Generator().manual_seed(17)) * 255
     out = EvalPreset(_stats(mean))(images)
     assert out.shape == (2, 3, 227, 227) and out.dtype == torch.float32
@@ -468,9 +466,7 @@ def test_eval_centre_crop_256_to_227_starts_at_14():
 
 def test_ten_crop_positions_match_manual_slicing_and_torchvision():
     size, crop = 12, 7
-    images = torch.randint(
-        0, 256, (3, 3, size, size), generator=torch.Generator().manual_seed(18), dtype=torch.uint8
-    )
+    images = torch.randint(0, 256, (3, 3, size, size), generator=torch.Generator().manual_seed(18), dtype=torch.uint8)
     mean = torch.rand(3, size, size, generator=torch.Generator().manual_seed(19)) * 255
     out = EvalPreset(_stats(mean), crop_size=crop).ten_crop(images)
     assert out.shape == (3, 10, 3, crop, crop) and out.dtype == torch.float32
