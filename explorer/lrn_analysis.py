@@ -310,3 +310,136 @@ def downstream_change(
             row["same_top1"] = float(on.argmax(dim=1).eq(off.argmax(dim=1)).all())
         rows.append(row)
     return rows
+
+
+def response_range(params: LRNParams, neighbour_energy: float = 0.0) -> float:
+    """A useful upper end for a response curve's input axis: twice the input where the output peaks.
+
+    For b = a / (k + alpha' (a^2 + E))^beta the peak is at a* = sqrt((k + alpha' E) / ((2 beta - 1) alpha')).
+    Without a peak (beta <= 1/2 or alpha' = 0) the curve only bends, and 1000 is returned.
+    """
+    alpha = params.effective_alpha
+    if params.beta <= 0.5 or alpha <= 0:
+        return 1000.0
+    peak = ((params.k + alpha * neighbour_energy) / ((2 * params.beta - 1) * alpha)) ** 0.5
+    return float(min(max(2 * peak, 1e-3), 1e7))
+
+
+def winner_colours(channels: int) -> np.ndarray:
+    """(channels + 1, 3) uint8: a distinct colour per channel (golden-ratio hues), black last for NO_WINNER."""
+    hue = (np.arange(channels) * 0.6180339887) % 1.0
+    sat = np.where(np.arange(channels) % 2 == 0, 0.75, 0.5)
+    val = np.where(np.arange(channels) % 3 == 0, 0.95, 0.8)
+    from matplotlib.colors import hsv_to_rgb
+
+    rgb = hsv_to_rgb(np.stack([hue, sat, val], axis=1))
+    return np.concatenate([np.round(rgb * 255), np.zeros((1, 3))]).astype(np.uint8)
+
+
+def winner_image(winners: np.ndarray, channels: int, scale: int = 1) -> np.ndarray:
+    """uint8 (H*scale, W*scale, 3) picture of a winner map: one colour per channel, black where none wins."""
+    palette = winner_colours(channels)
+    image = palette[np.where(winners == NO_WINNER, channels, winners)]
+    return image.repeat(scale, axis=0).repeat(scale, axis=1) if scale > 1 else image
+
+
+def change_image(before: np.ndarray, after: np.ndarray, scale: int = 1) -> np.ndarray:
+    """uint8 RGB: white where the winner changed, grey where it stayed, black where nothing was active."""
+    image = np.full((*before.shape, 3), 110, dtype=np.uint8)
+    image[before != after] = 255
+    image[before == NO_WINNER] = 0
+    return image.repeat(scale, axis=0).repeat(scale, axis=1) if scale > 1 else image
+
+
+def winner_shift_rows(before: np.ndarray, after: np.ndarray, channels: int) -> list[dict[str, int]]:
+    """Per channel: positions won before and after LRN, sorted by the size of the change (largest first)."""
+    valid_b, valid_a = before[before != NO_WINNER], after[after != NO_WINNER]
+    wins_b = np.bincount(valid_b, minlength=channels)
+    wins_a = np.bincount(valid_a, minlength=channels)
+    order = np.argsort(-np.abs(wins_a - wins_b), kind="stable")
+    return [
+        {"channel": int(c), "wins_before": int(wins_b[c]), "wins_after": int(wins_a[c]),
+         "change": int(wins_a[c] - wins_b[c])}
+        for c in order if wins_a[c] != wins_b[c]
+    ]
+
+
+def analyse_image(
+    model: nn.Module, x: Tensor, params: LRNParams, lrn_after: tuple[int, ...] = (1, 2), with_logits: bool = False
+) -> dict:
+    """Everything the LRN page shows for one image, as numpy arrays and plain numbers.
+
+    ``layers[conv]``: ``before``/``after`` (C, H, W) float32, ``effect`` (``lrn_effect``),
+    ``winners_before``/``winners_after`` (H, W). ``downstream``: ``downstream_change`` rows
+    (LRN with ``params`` against no LRN). ``logits_on``/``logits_off`` when ``with_logits``.
+    ``activation_p99``: the 99th percentile of conv1's positive activations (where the
+    response curve is worth looking).
+    """
+    on = run_features(model, x, params, lrn_after=lrn_after, with_logits=with_logits)
+    off = run_features(model, x, None, with_logits=with_logits)
+    layers = {}
+    for i in lrn_after:
+        before, after = on[f"conv{i}"], on[f"lrn{i}"]
+        layers[f"conv{i}"] = {
+            "before": before[0].float().numpy(),
+            "after": after[0].float().numpy(),
+            "effect": lrn_effect(before, after),
+            "winners_before": winner_map(before),
+            "winners_after": winner_map(after),
+        }
+    first = on[f"conv{lrn_after[0]}"]
+    positive = first[first > 0]
+    result = {
+        "layers": layers,
+        "downstream": downstream_change(on, off),
+        "activation_p99": float(torch.quantile(positive.double(), 0.99)) if positive.numel() else 0.0,
+    }
+    if with_logits:
+        result["logits_on"] = on["logits"][0].numpy()
+        result["logits_off"] = off["logits"][0].numpy()
+    return result
+
+
+def response_curves(
+    params: LRNParams, energies: tuple[float, ...], a_max: float, points: int = 200
+) -> dict[str, np.ndarray]:
+    """Columns for the response-curve plot and CSV: ``input`` and one ``output_E=<energy>`` per energy."""
+    a = np.linspace(0.0, a_max, points)
+    columns = {"input": a}
+    for energy in energies:
+        columns[f"output_E={energy:g}"] = response_curve(a, energy, params)
+    return columns
+
+
+def response_figure(columns: dict[str, np.ndarray], params: LRNParams, mark: float | None = None):
+    """matplotlib Figure of ``response_curves`` columns, with b = a (no LRN) for reference."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.0, 3.6), dpi=110)
+    ax = fig.add_subplot(1, 1, 1)
+    a = columns["input"]
+    ax.plot(a, a, color="0.6", lw=1, ls=":", label="no LRN (b = a)")
+    for name, values in columns.items():
+        if name != "input":
+            ax.plot(a, values, lw=1.8, label=f"neighbour energy {name.split('=', 1)[1]}")
+    if mark is not None and 0 < mark <= a[-1]:
+        ax.axvline(mark, color="crimson", lw=1, ls="--", label=f"99th percentile of this image's conv1 ({mark:.3g})")
+    top = max(float(np.max(v)) for k, v in columns.items() if k != "input")
+    ax.set_ylim(0, top * 1.15 if top > 0 else 1)
+    ax.set_xlim(0, a[-1])
+    ax.set_xlabel("input activation a (after ReLU)")
+    ax.set_ylabel("output b")
+    ax.set_title(
+        f"k={params.k:g}, n={params.size}, alpha={params.alpha:g} ({params.alpha_convention}: "
+        f"alpha'={params.effective_alpha:.3g}), beta={params.beta:g}", fontsize=9,
+    )
+    ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def channel_pair(before: np.ndarray, after: np.ndarray, channel: int) -> np.ndarray:
+    """(2, H, W): one channel before and after LRN, ready to tile on one shared colour scale."""
+    if not 0 <= channel < before.shape[0]:
+        raise IndexError(f"channel {channel} out of range 0..{before.shape[0] - 1}")
+    return np.stack([before[channel], after[channel]])

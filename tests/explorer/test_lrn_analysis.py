@@ -14,16 +14,24 @@ from alexnet.model import AlexNet
 from explorer.lrn_analysis import (
     NO_WINNER,
     LRNParams,
+    analyse_image,
     apply_lrn,
+    change_image,
     channel_contrast,
+    channel_pair,
     downstream_change,
     hoyer_sparsity,
     lrn_effect,
     lrn_layer_count,
     response_curve,
+    response_curves,
+    response_range,
     run_features,
     winner_change_share,
+    winner_colours,
+    winner_image,
     winner_map,
+    winner_shift_rows,
     zero_fraction,
 )
 from explorer.models import TorchvisionAlexNet
@@ -221,3 +229,48 @@ def test_torchvision_alexnet_has_no_lrn_and_runs_unchanged_without_it():
     acts = run_features(wrapped, x, None, with_logits=True)
     with torch.no_grad():
         assert torch.allclose(acts["logits"], wrapped(x), atol=1e-5)
+
+
+def test_response_range_peaks_where_the_derivative_vanishes():
+    # b = a / (1 + a^2)^beta with beta=1 peaks at a = 1, so the axis goes to 2.
+    assert response_range(SIMPLE) == pytest.approx(2.0)
+    # paper constants: a* = sqrt(2 / ((2*0.75 - 1) * 2e-5)) = sqrt(200000)
+    assert response_range(LRNParams()) == pytest.approx(2 * 200000 ** 0.5)
+    assert response_range(LRNParams(beta=0.5)) == 1000.0  # no peak: the curve only bends
+    columns = response_curves(SIMPLE, (0.0, 8.0), 3.0, points=4)
+    assert list(columns) == ["input", "output_E=0", "output_E=8"]
+    assert columns["output_E=8"] == pytest.approx([0.0, 1 / 10, 2 / 13, 3 / 18])
+
+
+def test_winner_pictures_and_shifts():
+    before = np.array([[0, 1], [NO_WINNER, 2]])
+    after = np.array([[0, 2], [NO_WINNER, 2]])
+    palette = winner_colours(3)
+    image = winner_image(before, 3, scale=2)
+    assert image.shape == (4, 4, 3) and image.dtype == np.uint8
+    assert (image[0, 0] == palette[0]).all() and (image[2, 0] == 0).all()  # no winner: black
+    assert len({tuple(c) for c in palette[:3]}) == 3
+    changed = change_image(before, after)
+    assert changed[0, 1].tolist() == [255, 255, 255] and changed[1, 0].tolist() == [0, 0, 0]
+    assert changed[0, 0].tolist() == [110, 110, 110]
+    # channel 1 loses its only position to channel 2; channel 0 is unchanged and not listed.
+    assert winner_shift_rows(before, after, 3) == [
+        {"channel": 1, "wins_before": 1, "wins_after": 0, "change": -1},
+        {"channel": 2, "wins_before": 1, "wins_after": 2, "change": 1},
+    ]
+    pair = channel_pair(np.ones((3, 2, 2)), np.zeros((3, 2, 2)), 1)
+    assert pair.shape == (2, 2, 2) and pair[0].sum() == 4 and pair[1].sum() == 0
+    with pytest.raises(IndexError):
+        channel_pair(np.ones((3, 2, 2)), np.ones((3, 2, 2)), 3)
+
+
+def test_analyse_image_collects_what_the_page_shows(paper_model, image):
+    result = analyse_image(paper_model, image, LRNParams(), with_logits=True)
+    assert list(result["layers"]) == ["conv1", "conv2"]
+    conv1 = result["layers"]["conv1"]
+    assert conv1["before"].shape == (96, 55, 55) and conv1["winners_after"].shape == (55, 55)
+    assert conv1["effect"]["mean_gain"] < 2 ** -0.75 + 1e-6  # never more than the k^-beta of an empty window
+    assert [r["layer"] for r in result["downstream"]][-1] == "logits"
+    assert result["logits_on"].shape == (10,)
+    positive = conv1["before"][conv1["before"] > 0]
+    assert result["activation_p99"] == pytest.approx(np.percentile(positive, 99), rel=1e-5)

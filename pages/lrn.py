@@ -1,0 +1,210 @@
+"""Local response normalisation (paper, section 3.3): what it does to conv1 and conv2, and downstream."""
+
+from __future__ import annotations
+
+import streamlit as st
+from PIL import Image
+
+from alexnet.lrn import ALPHA_CONVENTIONS
+from explorer.activations import feature_grid, top_k
+from explorer.figures import png_bytes
+from explorer.images import to_network_input
+from explorer.lrn_analysis import (
+    PAPER_LRN,
+    LRNParams,
+    analyse_image,
+    change_image,
+    channel_pair,
+    lrn_layer_count,
+    response_curves,
+    response_figure,
+    response_range,
+    winner_image,
+    winner_shift_rows,
+)
+from explorer.models import LoadedModel
+from pages.common import current_model, download_buttons, image_picker, show_notice
+
+ALPHAS = (1e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 1e-2, 1e-1, 1.0)
+ENERGIES = (0.0, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7)
+CONVENTION_LABELS = {
+    "cuda-convnet": "alpha / n (cuda-convnet, Caffe, torch; this project's default)",
+    "paper": "alpha as printed in the paper",
+}
+PARAM_KEYS = ("lrn_k", "lrn_n", "lrn_alpha", "lrn_beta", "lrn_convention")
+
+
+@st.cache_data(max_entries=32, show_spinner="Running the network with and without LRN ...")
+def _analysis(model_key: str, image_hash: str, params: LRNParams, _loaded: LoadedModel, _image: Image.Image):
+    _, x = to_network_input(_image, _loaded.data_stats)
+    return analyse_image(_loaded.model, x, params, with_logits=_loaded.has_classifier)
+
+
+def _reset_to_paper() -> None:
+    for key in PARAM_KEYS:
+        st.session_state.pop(key, None)
+
+
+loaded = current_model()
+st.title("Local response normalisation")
+show_notice(loaded)
+st.markdown(
+    r"""
+The paper (section 3.3) divides each ReLU output by the activity of its neighbours *across channels*
+at the same position:
+$b^i_{x,y} = a^i_{x,y} \big/ \big(k + \alpha \sum_{j=\max(0,i-n/2)}^{\min(N-1,i+n/2)} (a^j_{x,y})^2\big)^\beta$,
+with $k=2$, $n=5$, $\alpha=10^{-4}$, $\beta=0.75$, after the ReLUs of conv1 and conv2. It reports
+1.4% lower top-1 error with it. The paper prints $\alpha$ without dividing by $n$; the authors'
+code (cuda-convnet), Caffe and PyTorch divide by $n$. Everything below is computed with the
+project's `alexnet.lrn.LocalResponseNorm`.
+"""
+)
+
+own_lrn = lrn_layer_count(loaded.model)
+if own_lrn == 0:
+    st.info(
+        f"{loaded.label} has no LRN layers. This page shows what LRN with the settings below would do "
+        "to its conv1 and conv2 outputs, and how its later layers would change.",
+        icon=":material/info:",
+    )
+model_convention = getattr(getattr(loaded.model, "config", None), "lrn_alpha_convention", "cuda-convnet")
+
+with st.container(border=True):
+    st.subheader("Settings")
+    c1, c2, c3, c4 = st.columns(4)
+    k = c1.slider("k", 0.0, 5.0, float(PAPER_LRN["k"]), 0.1, key="lrn_k", help="additive constant (paper: 2)")
+    n = c2.slider("n (window, channels)", 1, 15, int(PAPER_LRN["size"]), 1, key="lrn_n", help="paper: 5")
+    alpha = c3.select_slider(
+        "alpha", ALPHAS, value=PAPER_LRN["alpha"], key="lrn_alpha", format_func=lambda v: f"{v:g}",
+        help="paper: 1e-4",
+    )
+    beta = c4.slider("beta", 0.0, 2.0, float(PAPER_LRN["beta"]), 0.05, key="lrn_beta", help="paper: 0.75")
+    convention = st.radio(
+        "alpha convention", ALPHA_CONVENTIONS, index=ALPHA_CONVENTIONS.index(model_convention),
+        format_func=CONVENTION_LABELS.get, horizontal=True, key="lrn_convention",
+    )
+    towers = loaded.towers
+    within = st.checkbox(
+        "Keep each window inside its tower (the paper's two GPUs)", value=towers == 2, key="lrn_within_towers",
+        disabled=towers == 1, help="Only for two-tower models: channels of one GPU never see the other's.",
+    )
+    params = LRNParams(k=k, size=n, alpha=alpha, beta=beta, alpha_convention=convention,
+                       groups=2 if (within and towers == 2) else 1)
+    st.caption(
+        f"Effective alpha (multiplies the window's sum of squares): **{params.effective_alpha:.3g}**. "
+        f"With no neighbour activity every unit is divided by at least k^beta = **{k ** beta:.3g}**."
+    )
+    st.button("Reset to the paper's values", on_click=_reset_to_paper)
+
+picked = image_picker("lrn")
+result = _analysis(loaded.key, picked[1], params, loaded, picked[0]) if picked is not None else None
+
+st.subheader("Response curve")
+st.markdown(
+    "One channel's output against its own input, for a fixed sum of squares $E$ in the other $n-1$ "
+    "channels of its window. Its own square is in the window too, so a strong unit inhibits itself."
+)
+energy = st.select_slider(
+    "Neighbour energy E (sum of squares of the other channels in the window)", ENERGIES, value=1e4,
+    key="lrn_energy", format_func=lambda v: f"{v:g}",
+)
+energies = (0.0, energy) if energy > 0 else (0.0,)
+mark = result["activation_p99"] if result is not None else None
+a_max = response_range(params, 0.0)
+if mark:
+    a_max = max(a_max, 1.5 * mark)
+columns = response_curves(params, energies, a_max)
+figure = response_figure(columns, params, mark=mark)
+st.pyplot(figure, width="content")
+download_buttons(fig=figure, csv_rows=columns, name="lrn_response_curve")
+
+if result is None:
+    st.info("Pick an image above to see what LRN does to this model's conv1 and conv2 activations.")
+    st.stop()
+
+st.subheader("What LRN changes, layer by layer")
+st.markdown(
+    "Before = the ReLU output; after = LRN with the settings above. **Contrast** is the spread of the "
+    "channels at a position relative to their mean (std/mean), **sparsity** Hoyer's measure across channels "
+    "(1: one channel active, 0: all equal); both ignore overall scale, so LRN's plain division by about "
+    "k^beta does not count. The **winner** at a position is its largest channel."
+)
+summary_rows = []
+for tab, (layer, data) in zip(st.tabs(list(result["layers"])), result["layers"].items(), strict=True):
+    effect = data["effect"]
+    summary_rows.append({"layer": layer, **effect})
+    with tab:
+        m = st.columns(4)
+        m[0].metric("positions whose winner changes", f"{100 * effect['winner_change_share']:.1f}%")
+        m[1].metric("contrast across channels", f"{effect['contrast_after']:.3f}",
+                    f"{effect['contrast_after'] - effect['contrast_before']:+.3f} vs before", delta_color="off")
+        m[2].metric("sparsity across channels", f"{effect['sparsity_after']:.3f}",
+                    f"{effect['sparsity_after'] - effect['sparsity_before']:+.3f} vs before", delta_color="off")
+        m[3].metric("mean gain (after / before)", f"{effect['mean_gain']:.3f}",
+                    f"strongest division: x{effect['min_gain']:.3f}", delta_color="off")
+        st.caption(f"{100 * effect['zero_fraction']:.1f}% of {layer}'s units are zero (ReLU off); LRN keeps them zero.")
+
+        channels, height, _ = data["before"].shape
+        scale = max(1, 300 // height)
+        left, right, middle = st.columns(3)
+        wb, wa = data["winners_before"], data["winners_after"]
+        before_png = png_bytes(winner_image(wb, channels, scale))
+        after_png = png_bytes(winner_image(wa, channels, scale))
+        changed_png = png_bytes(change_image(wb, wa, scale))
+        left.image(before_png, caption="winning channel before LRN (colour = channel)")
+        right.image(after_png, caption="winning channel after LRN")
+        middle.image(changed_png, caption="white: winner changed; grey: same; black: no active channel")
+        d1, d2, d3 = st.columns(3)
+        with d1:
+            download_buttons(fig=before_png, name=f"lrn_{layer}_winners_before")
+        with d2:
+            download_buttons(fig=after_png, name=f"lrn_{layer}_winners_after")
+        with d3:
+            download_buttons(fig=changed_png, name=f"lrn_{layer}_winner_changes")
+
+        shifts = winner_shift_rows(wb, wa, channels)
+        if shifts:
+            st.markdown("Channels that gain or lose the most winning positions:")
+            st.dataframe(shifts[:12], hide_index=True)
+            download_buttons(csv_rows=shifts, name=f"lrn_{layer}_winner_shifts")
+
+        st.markdown("**One channel before and after** (same colour scale for both)")
+        default_channel = shifts[0]["channel"] if shifts else 0
+        channel = st.slider("channel", 0, channels - 1, default_channel, key=f"lrn_channel_{layer}")
+        # one shared range for the two maps, so LRN's division stays visible
+        pair = png_bytes(feature_grid(channel_pair(data["before"], data["after"], channel), normalise="shared",
+                                      cols=2, pad=4, scale=max(1, 280 // height)))
+        st.image(pair, caption=f"{layer} channel {channel}: left before LRN, right after")
+        download_buttons(fig=pair, name=f"lrn_{layer}_channel_{channel}")
+
+        with st.expander(f"All {channels} channels of {layer}, before and after (each grid on its own scale)"):
+            g1, g2 = st.columns(2)
+            grid_before = png_bytes(feature_grid(data["before"], normalise="shared"))
+            grid_after = png_bytes(feature_grid(data["after"], normalise="shared"))
+            g1.image(grid_before, caption="before LRN")
+            g2.image(grid_after, caption="after LRN")
+            download_buttons(fig=grid_before, name=f"lrn_{layer}_before")
+            download_buttons(fig=grid_after, name=f"lrn_{layer}_after")
+
+download_buttons(csv_rows=summary_rows, name="lrn_effect_summary")
+
+st.subheader("Downstream: with LRN and without")
+st.markdown(
+    "The same image through the whole conv stack twice: once with LRN (the settings above) after conv1 and "
+    "conv2, once with no LRN at all. **relative change** = ||on - off|| / ||off||; **cosine** compares "
+    "directions only (1 = same pattern, whatever the scale); **norm ratio** = ||on|| / ||off||."
+)
+st.dataframe(result["downstream"], hide_index=True)
+download_buttons(csv_rows=result["downstream"], name="lrn_downstream")
+
+if "logits_on" in result:
+    k_top = 5
+    on_rows = top_k(result["logits_on"], k_top, loaded.class_names)
+    off_rows = top_k(result["logits_off"], k_top, loaded.class_names)
+    p1, p2 = st.columns(2)
+    p1.markdown("**Top-5 with LRN**")
+    p1.dataframe(on_rows, hide_index=True)
+    p2.markdown("**Top-5 without LRN**")
+    p2.dataframe(off_rows, hide_index=True)
+else:
+    st.caption(loaded.classifier_note or "This model's classifier is not trained, so no predictions are compared.")
