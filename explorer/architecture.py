@@ -278,3 +278,55 @@ def measured_comparison() -> list[dict[str, str]]:
     labels = (PAPER_VARIANT, PAPER_TWO_TOWER_VARIANT, TORCHVISION_VARIANT)
     paper, towers, tv = (analyse_variant(label)[1] for label in labels)
     return comparison_rows(paper, tv, towers)
+
+
+def _bar_data(table: list[dict[str, Any]]) -> tuple[list[str], list[int], list[int]]:
+    rows = weight_layers(table)
+    return [r["layer"] for r in rows], [r["params"] for r in rows], [r["mult_adds"] for r in rows]
+
+
+def bars_figure(table: list[dict[str, Any]], title: str = ""):
+    """plotly: parameters and multiply-adds per weight layer, side by side (millions)."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    names, params, macs = _bar_data(table)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("parameters (millions)", "multiply-adds per image (millions)"))
+    fig.add_trace(go.Bar(x=names, y=[p / 1e6 for p in params], name="parameters",
+                         hovertemplate="%{x}: %{customdata:,} parameters<extra></extra>", customdata=params), 1, 1)
+    fig.add_trace(go.Bar(x=names, y=[m / 1e6 for m in macs], name="multiply-adds",
+                         hovertemplate="%{x}: %{customdata:,} multiply-adds<extra></extra>", customdata=macs), 1, 2)
+    fig.update_layout(title=title or None, showlegend=False, height=360, margin={"t": 60, "b": 30})
+    return fig
+
+
+def bars_matplotlib(table: list[dict[str, Any]], title: str = ""):
+    """The same bars as ``bars_figure`` as a matplotlib Figure (for PNG downloads)."""
+    from matplotlib.figure import Figure
+
+    names, params, macs = _bar_data(table)
+    fig = Figure(figsize=(9, 3.4), dpi=110)
+    for i, (values, label) in enumerate(((params, "parameters (millions)"),
+                                         (macs, "multiply-adds per image (millions)"))):
+        ax = fig.add_subplot(1, 2, i + 1)
+        ax.bar(names, [v / 1e6 for v in values], color="#1f4e9c" if i == 0 else "#c0392b")
+        ax.set_title(label, fontsize=9)
+        ax.tick_params(axis="x", labelsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def overview_row(label: str, table: list[dict[str, Any]], total: dict[str, int]) -> dict[str, Any]:
+    """One line per variant for the side-by-side table: input, kernels per conv layer, LRN count, totals."""
+    convs = [r for r in table if r["type"] == "Conv2d"]
+    size = VARIANTS[label].input_size if label in VARIANTS else None
+    return {
+        "variant": label,
+        "input": f"3x{size}x{size}" if size else "",
+        "conv kernels": " / ".join(r["output"].split("x")[0] for r in convs),
+        "LRN layers": sum(1 for r in table if r["type"] == "LocalResponseNorm"),
+        "params": total["params"],
+        "mult_adds": total["mult_adds"],
+    }
