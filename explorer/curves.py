@@ -26,11 +26,13 @@ __all__ = [
     "curve_columns",
     "curve_rows",
     "curves_figure",
+    "curves_matplotlib",
     "epoch_record",
     "list_snapshots",
     "lr_drop_epochs",
     "read_metrics",
     "run_folders",
+    "summary_numbers",
 ]
 
 
@@ -152,3 +154,52 @@ def curves_figure(
     fig.update_layout(title=title or None, height=380, legend={"orientation": "h", "y": -0.25},
                       margin={"t": 60, "b": 40})
     return fig
+
+
+def curves_matplotlib(records: list[dict[str, Any]], *, title: str = "", mark_epoch: int | None = None):
+    """The same three panels as ``curves_figure`` as a matplotlib Figure (for PNG downloads)."""
+    from matplotlib.figure import Figure
+
+    columns = curve_columns(records)
+    fig = Figure(figsize=(12, 3.6), dpi=110)
+    axes = {panel: fig.add_subplot(1, 3, i + 1) for i, (panel, _) in enumerate(PANELS)}
+    for (panel, name) in PANELS:
+        axes[panel].set_title(name, fontsize=9)
+        axes[panel].set_xlabel("epoch")
+    for series in SERIES:
+        if series.key not in columns:
+            continue
+        points = [(e, v) for e, v in zip(columns["epoch"], columns[series.key], strict=True) if v is not None]
+        if not points:
+            continue
+        xs, ys = zip(*points, strict=True)
+        if series.panel == "error":
+            ys = tuple(100 * y for y in ys)
+        axes[series.panel].plot(xs, ys, "--" if series.key.startswith("train") else "-", marker=".",
+                                label=series.label)
+    axes["lr"].set_yscale("log")
+    for ax in axes.values():
+        for epoch in lr_drop_epochs(records):
+            ax.axvline(epoch, color="grey", ls=":", lw=1)
+        if mark_epoch is not None:
+            ax.axvline(mark_epoch, color="crimson", lw=1)
+        if ax.lines:
+            ax.legend(fontsize=7, frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def summary_numbers(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Last epoch, its validation errors, and the best validation top-1 error and when (None where absent)."""
+    columns = curve_columns(records)
+    if not columns["epoch"]:
+        return {"last_epoch": None, "last_val_top1": None, "last_val_top5": None, "best_val_top1": None,
+                "best_epoch": None}
+    top1 = columns.get("val_top1_error", [None] * len(columns["epoch"]))
+    top5 = columns.get("val_top5_error", [None] * len(columns["epoch"]))
+    scored = [(v, e) for v, e in zip(top1, columns["epoch"], strict=True) if v is not None]
+    best = min(scored) if scored else (None, None)
+    return {"last_epoch": columns["epoch"][-1], "last_val_top1": top1[-1], "last_val_top5": top5[-1],
+            "best_val_top1": best[0], "best_epoch": best[1]}
