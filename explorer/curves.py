@@ -28,6 +28,9 @@ __all__ = [
     "curves_figure",
     "curves_matplotlib",
     "epoch_record",
+    "figure1_run_rows",
+    "figure1_summary",
+    "figure1_sweep_rows",
     "list_snapshots",
     "lr_drop_epochs",
     "read_metrics",
@@ -203,3 +206,70 @@ def summary_numbers(records: list[dict[str, Any]]) -> dict[str, Any]:
     best = min(scored) if scored else (None, None)
     return {"last_epoch": columns["epoch"][-1], "last_val_top1": top1[-1], "last_val_top5": top5[-1],
             "best_val_top1": best[0], "best_epoch": best[1]}
+
+
+# --- Figure 1 (ReLU vs tanh) results: tables for the dashboard ------------------------------------------------
+# The results dict is alexnet.relu_tanh's results.json; these functions only read it.
+
+
+def _decision(results: dict[str, Any]) -> str:
+    measure = results.get("error_measure") or {}
+    return measure.get("decision", "running") if isinstance(measure, dict) else str(measure)
+
+
+def figure1_summary(results: dict[str, Any]) -> dict[str, Any]:
+    """The headline of a Figure 1 result: status, the tanh/ReLU ratio (mean, min, max, seeds) and provenance."""
+    ratio = results.get("ratio") or {}
+    data = results.get("data") or {}
+    return {
+        "status": results.get("status", "complete"),
+        "ratio_mean": ratio.get("mean"),
+        "ratio_min": ratio.get("min"),
+        "ratio_max": ratio.get("max"),
+        "seeds": ratio.get("n"),
+        "error_measure": _decision(results),
+        "command": results.get("command"),
+        "wall_time_s": results.get("wall_time_s"),
+        "device": results.get("device"),
+        "train_images": data.get("train_images"),
+        "created_utc": results.get("created_utc"),
+    }
+
+
+def figure1_run_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per final run: activation, seed, lr, epochs to 25% (whole and interpolated), last errors."""
+    decision = _decision(results)
+    rows = []
+    for run in results.get("runs", []):
+        errors = run.get("train_error") or []
+        rows.append({
+            "activation": run.get("activation"),
+            "seed": run.get("seed"),
+            "lr": run.get("lr"),
+            "epochs_to_25": (run.get("epochs_to_25") or {}).get(decision),
+            "epochs_to_25_interpolated": (run.get("epochs_to_25_interpolated") or {}).get(decision),
+            "epochs_run": len(errors),
+            "last_train_error": errors[-1] if errors else None,
+            "test_error": run.get("test_error"),
+            "diverged": run.get("diverged"),
+        })
+    return rows
+
+
+def figure1_sweep_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per (activation, learning rate) of the sweep: its score and whether it was chosen."""
+    chosen = results.get("chosen_lr") or {}
+    rows = []
+    for activation, sweep in (results.get("sweep") or {}).items():
+        curves = sweep.get("curves") or {}
+        for lr in sweep.get("lrs", []):
+            key = f"{lr:g}"
+            curve = curves.get(key) or {}
+            rows.append({
+                "activation": activation,
+                "lr": lr,
+                "score": (sweep.get("scores") or {}).get(key),
+                "diverged": curve.get("diverged"),
+                "chosen": chosen.get(activation) == lr,
+            })
+    return rows

@@ -1,0 +1,151 @@
+"""ReLU vs tanh (paper, section 3.1 and Figure 1): the committed result, live quick runs, overlays."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from alexnet.data import DataError
+from explorer.curves import figure1_run_rows, figure1_summary, figure1_sweep_rows
+from pages.common import current_model, download_buttons, show_notice
+
+SESSION_RUNS = "relu_tanh_session_runs"  # list of {"label": str, "results": dict}, this session only
+COMMITTED_LABEL = "committed result"
+
+try:
+    from alexnet import relu_tanh
+except ImportError as exc:  # the experiment module is optional for the rest of the dashboard
+    relu_tanh = None
+    import_problem = str(exc)
+
+
+def _committed() -> tuple[dict | None, str | None]:
+    """The committed results.json, or None and the reason it is not usable."""
+    if relu_tanh is None:
+        return None, f"the experiment code (alexnet.relu_tanh) is not available: {import_problem}"
+    try:
+        # RESULTS_DIR read at call time, so tests (and a moved checkout) can point elsewhere.
+        return relu_tanh.load_results(relu_tanh.RESULTS_DIR / "results.json"), None
+    except DataError as exc:
+        return None, str(exc)
+
+
+def _ratio_text(summary: dict) -> str:
+    if summary["ratio_mean"] is None:
+        return "not reached by both activations yet"
+    return f"{summary['ratio_mean']:.2f}x (range {summary['ratio_min']:.2f}-{summary['ratio_max']:.2f})"
+
+
+def _show_result(results: dict, key: str) -> None:
+    summary = figure1_summary(results)
+    if summary["status"] != "complete":
+        st.warning(f"This result is {summary['status']}: the experiment was still running when it was saved.")
+    c1, c2, c3 = st.columns(3)
+    c1.metric("tanh / ReLU epochs to 25% training error", _ratio_text(summary),
+              help="The paper: ReLU reaches 25% about six times faster (in epochs) than tanh.")
+    c2.metric("seeds with both runs at 25%", summary["seeds"] if summary["seeds"] is not None else 0)
+    c3.metric("chosen learning rates",
+              ", ".join(f"{a} {lr:g}" for a, lr in (results.get("chosen_lr") or {}).items()) or "-")
+    wall = summary["wall_time_s"]
+    st.caption(
+        f"Command: `{summary['command']}` · wall time {wall:.0f} s · {summary['device']} · "
+        f"{summary['train_images']} training images · error measure: {summary['error_measure']} "
+        f"({(results.get('error_measure') or {}).get(summary['error_measure'], '')})"
+        if wall is not None else f"Command: `{summary['command']}`"
+    )
+    runs = figure1_run_rows(results)
+    if runs:
+        st.markdown("**Runs** (epochs to 25% counted in whole epochs, as on the paper's per-epoch plot)")
+        st.dataframe(runs, hide_index=True)
+        download_buttons(csv_rows=runs, name=f"relu_tanh_runs_{key}")
+    sweep = figure1_sweep_rows(results)
+    if sweep:
+        with st.expander("Learning-rate sweep (each activation gets the rate that trains fastest)"):
+            criteria = {a: s.get("criterion", "") for a, s in (results.get("sweep") or {}).items()}
+            for activation, criterion in criteria.items():
+                st.caption(f"{activation}: {criterion}")
+            st.dataframe(sweep, hide_index=True)
+            download_buttons(csv_rows=sweep, name=f"relu_tanh_sweep_{key}")
+
+
+loaded = current_model()
+st.title("ReLU vs tanh (Figure 1)")
+show_notice(loaded)
+st.markdown(
+    "The paper (section 3.1, Figure 1): *a four-layer convolutional network with ReLUs reaches a 25% "
+    "training error rate on CIFAR-10 six times faster than an equivalent network with tanh neurons*, "
+    "each with its own learning rate chosen to train as fast as possible, and no regularisation. The paper "
+    "does not give the network; this project uses the closest published configuration of the authors' own "
+    "code (cuda-convnet's layers-19pct). This page does not use the model chosen in the sidebar."
+)
+
+committed, problem = _committed()
+st.subheader("Committed result")
+if committed is None:
+    st.info(f"No committed result yet: {problem}. Run the quick experiment below to see one here.",
+            icon=":material/info:")
+else:
+    _show_result(committed, "committed")
+
+session_runs: list[dict] = st.session_state.setdefault(SESSION_RUNS, [])
+
+st.subheader("Run the quick experiment")
+if relu_tanh is None:
+    st.info("The experiment code is not available in this installation.")
+else:
+    st.markdown(
+        "A small version of the experiment on a subset of CIFAR-10: a short learning-rate sweep per "
+        "activation, then one run per activation and seed. Runs you make here are kept for this browser "
+        "session and drawn together with the committed result below."
+    )
+    with st.form("relu_tanh_quick"):
+        f1, f2, f3 = st.columns(3)
+        train_images = f1.select_slider("training images", (500, 1000, 2000, 5000, 10000), value=2000,
+                                        key="relu_tanh_images")
+        max_epochs = f2.slider("epochs at most", 1, 10, 4, key="relu_tanh_epochs")
+        seeds = f3.slider("seeds", 1, 3, 1, key="relu_tanh_seeds")
+        submitted = st.form_submit_button("Run", icon=":material/play_arrow:")
+    if submitted:
+        config = relu_tanh.ReluTanhConfig.quick(
+            train_images=train_images, max_epochs=max_epochs, seeds=tuple(range(seeds)),
+            sweep_train_images=min(1000, train_images), eval_train_images=min(1000, train_images),
+        )
+        bar = st.progress(0.0, text="Loading CIFAR-10 ...")
+        try:
+            results = relu_tanh.run_experiment(
+                config, progress=lambda fraction, message: bar.progress(min(1.0, fraction), text=message or "..."),
+                command=f"dashboard quick run: {train_images} images, {max_epochs} epochs, {seeds} seed(s)",
+            )
+        except DataError as exc:
+            bar.empty()
+            st.error(f"The experiment could not start: {exc}")
+        else:
+            bar.progress(1.0, text="done")
+            label = f"session run {len(session_runs) + 1} ({train_images} images, {max_epochs} epochs, {seeds} seed(s))"
+            session_runs.append({"label": label, "results": results})
+            st.success(f"Finished {label} in {results.get('wall_time_s', 0):.0f} s.")
+
+st.subheader("Training error per epoch")
+available = ([{"label": COMMITTED_LABEL, "results": committed}] if committed is not None else []) + session_runs
+if not available:
+    st.info("Nothing to draw yet: no committed result and no run in this session.")
+    st.stop()
+labels = [entry["label"] for entry in available]
+chosen = st.multiselect("Results to draw", labels, default=labels, key="relu_tanh_overlay")
+selected = [entry for entry in available if entry["label"] in chosen]
+if not selected:
+    st.info("Choose at least one result to draw.")
+    st.stop()
+fig = relu_tanh.plotly_figure([entry["results"] for entry in selected] if len(selected) > 1
+                              else selected[0]["results"])
+st.plotly_chart(fig, key="relu_tanh_figure")
+if len(selected) > 1:
+    st.caption("Overlay: " + "; ".join(f"run {i + 1} = {entry['label']}" for i, entry in enumerate(selected))
+               + ". The PNG download is the first of them in the paper's style.")
+first = selected[0]["results"]
+download_buttons(fig=lambda: relu_tanh.matplotlib_figure(first),
+                 csv_rows=relu_tanh.curves_table([entry["results"] for entry in selected]), name="relu_tanh_figure1")
+
+for entry in session_runs:
+    if entry["label"] in chosen:
+        with st.expander(entry["label"]):
+            _show_result(entry["results"], entry["label"].split(" (")[0].replace(" ", "_"))
