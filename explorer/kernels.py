@@ -179,7 +179,9 @@ def kernel_slices(
         raise ValueError(f"expected conv weights (out, in, k, k), got {w.shape}")
     if not 0 <= out_channel < w.shape[0]:
         raise IndexError(f"kernel {out_channel} out of range 0..{w.shape[0] - 1}")
-    return tile(_diverging_tiles(w[out_channel], contrast), scale=scale)
+    slices = w[out_channel]
+    # A handful of slices (conv1's R, G, B) read best in one row.
+    return tile(_diverging_tiles(slices, contrast), cols=len(slices) if len(slices) <= 4 else None, scale=scale)
 
 
 def colour_specificity(weight: Tensor | np.ndarray) -> np.ndarray:

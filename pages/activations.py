@@ -93,7 +93,9 @@ channel_key = "activations_channel"
 if st.session_state.get(channel_key, 0) >= channels:  # the previous layer had more channels
     st.session_state[channel_key] = channels - 1
 channel = int(
-    st.number_input(f"Channel (0-{channels - 1})", min_value=0, max_value=channels - 1, step=1, key=channel_key)
+    st.columns([1, 3])[0].number_input(
+        f"Channel (0-{channels - 1})", min_value=0, max_value=channels - 1, step=1, key=channel_key
+    )
 )
 stats = view["stats"]
 conv = stages[layer].conv

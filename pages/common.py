@@ -47,6 +47,7 @@ __all__ = [
     "current_image",
     "current_model",
     "download_buttons",
+    "ensure_app_shell",
     "image_picker",
     "model_sidebar",
     "show_notice",
@@ -129,8 +130,29 @@ def _model_caption(loaded: LoadedModel) -> str:
     return f"{loaded.label}: {trained}, {towers}, {classes}."
 
 
+def ensure_app_shell() -> None:
+    """Make sure the page runs inside streamlit_app.py's navigation, not Streamlit's legacy pages/ mode.
+
+    Streamlit treats a folder called ``pages/`` beside the entry script as a version-1 multipage app:
+    until the entry script has called ``st.navigation`` once in the server process, a visitor who opens
+    a deep link (``/activations``) gets that page run on its own, without the sidebar, the wide layout
+    and the page list of streamlit_app.py. Streamlit keeps that mode in a class attribute
+    (``PagesManager.uses_pages_directory``, which ``st.navigation`` itself sets to False); switching it
+    off and rerunning sends the same URL through streamlit_app.py. Harmless when the attribute is
+    absent (other Streamlit versions). Every page calls this first (``current_model`` does).
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # pragma: no cover - a Streamlit without the legacy mode
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def current_model() -> LoadedModel:
     """The model this session chose in the sidebar (renders the picker if the page runs alone)."""
+    ensure_app_shell()
     loaded = st.session_state.get(_MODEL_STATE)
     if loaded is None:
         loaded = model_sidebar()

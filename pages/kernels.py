@@ -114,7 +114,9 @@ def _conv1(loaded: LoadedModel, contrast: str) -> None:
     )
 
     st.subheader("One kernel, enlarged")
-    index = st.number_input("Kernel", 0, out_channels - 1, 0, 1, key="kernels_conv1_index")
+    index = st.columns([1, 3])[0].number_input(
+        f"Kernel (0-{out_channels - 1})", min_value=0, max_value=out_channels - 1, step=1, key="kernels_conv1_index"
+    )
     left, middle, right = st.columns([1, 2, 1])
     with left:
         png = _kernel_png(loaded.key, int(index), contrast, loaded)
@@ -123,7 +125,7 @@ def _conv1(loaded: LoadedModel, contrast: str) -> None:
     with middle:
         st.image(
             _kernel_channels_png(loaded.key, "conv1", int(index), loaded),
-            caption="its R, G and B weights (blue negative, white zero, red positive; one scale)",
+            caption="its R, G and B weights, left to right (blue negative, white zero, red positive; one scale)",
         )
     with right:
         tower = int(scores["tower"][index])
