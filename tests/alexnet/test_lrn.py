@@ -79,3 +79,46 @@ def test_bad_arguments():
         LocalResponseNorm(alpha_convention="caffe")
     with pytest.raises(ValueError, match="groups"):
         LocalResponseNorm(groups=2)(torch.randn(1, 5, 2, 2))
+
+
+@pytest.mark.parametrize("beta", [0.6, 0.5, 1.0])
+@pytest.mark.parametrize("size", [5, 4, 2])
+def test_general_beta_path_matches_torch_reference(beta, size):
+    # beta=0.75 takes the rsqrt/sqrt fast path; any other beta goes through pow.
+    torch.manual_seed(2)
+    x = (torch.randn(2, 24, 5, 5, dtype=torch.float64) * 50).relu().requires_grad_()
+    ref = torch.nn.LocalResponseNorm(size, alpha=1e-3, beta=beta, k=1.5)
+    mine = LocalResponseNorm(size, alpha=1e-3, beta=beta, k=1.5)
+    a, b = ref(x), mine(x)
+    assert torch.allclose(a, b, atol=1e-10, rtol=0)
+    g = torch.randn_like(a)
+    (ga,) = torch.autograd.grad(a, x, g)
+    (gb,) = torch.autograd.grad(b, x, g)
+    assert torch.allclose(ga, gb, atol=1e-10, rtol=0)
+
+
+def test_input_untouched_and_backward_repeatable():
+    # The fast path works in place on its own buffers only: the input stays as it was, and a
+    # retained graph gives the same gradient twice (saved tensors were not overwritten).
+    x = (torch.randn(2, 10, 3, 3, dtype=torch.float64) * 50).relu().requires_grad_()
+    before = x.detach().clone()
+    out = LocalResponseNorm()(x)
+    assert torch.equal(x.detach(), before)
+    g = torch.randn_like(out)
+    (first,) = torch.autograd.grad(out, x, g, retain_graph=True)
+    (second,) = torch.autograd.grad(out, x, g)
+    assert torch.equal(first, second)
+
+
+def test_channels_last_gradient_and_no_grad_output():
+    torch.manual_seed(3)
+    x = (torch.randn(2, 16, 6, 6, dtype=torch.float64) * 50).relu()
+    ref = torch.nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0)
+    xc = x.to(memory_format=torch.channels_last).requires_grad_()
+    g = torch.randn_like(x)
+    (got,) = torch.autograd.grad(LocalResponseNorm()(xc), xc, g)
+    xr = x.clone().requires_grad_()
+    (expected,) = torch.autograd.grad(ref(xr), xr, g)
+    assert torch.allclose(got, expected, atol=1e-10, rtol=0)
+    with torch.no_grad():
+        assert torch.allclose(LocalResponseNorm()(x), ref(x), atol=1e-10, rtol=0)
