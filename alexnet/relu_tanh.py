@@ -330,6 +330,7 @@ def _train(
     epochs: int,
     stop_at_target: bool,
     tick: Callable[[str], None],
+    measure_test: bool = True,
 ) -> dict:
     """Train one network; per-epoch running and post-epoch training error, loss, seconds."""
     model = build_model(config, activation, seed)
@@ -380,7 +381,9 @@ def _train(
             break
     curve["diverged"] = diverged
     curve["stopped"] = stopped
-    curve["test_error"] = None if diverged else round(_error_rate(model, d, d.test_x, d.test_y), 5)
+    curve["test_error"] = (
+        round(_error_rate(model, d, d.test_x, d.test_y), 5) if measure_test and not diverged else None
+    )
     return curve
 
 
@@ -434,10 +437,24 @@ def _run_condition(
     done: dict,
     save: Callable[[], None],
     step: Callable[[int, str], None],
+    record: dict,
 ) -> dict:
-    """Sweep (per activation, unless fixed or shared) then one run per activation and seed."""
+    """Sweep (per activation, unless fixed or shared) then one run per activation and seed.
+
+    ``record`` is filled in as the work goes (so a partial results file shows what is done) and returned.
+    """
     sweep: dict[str, dict] = {}
     chosen: dict[str, float] = {}
+    runs: list[dict] = []
+
+    def refresh() -> None:
+        record.update({
+            "name": name, "sweep": sweep, "chosen_lr": chosen, "runs": runs,
+            "ratio": _ratio(runs, config.error_measure, config.activations),
+            "ratio_by_measure": {m: _ratio(runs, m, config.activations) for m in MEASURES},
+        })
+
+    refresh()
     fixed = dict(config.fixed_lr)
     for ai, act in enumerate(config.activations):
         if act in fixed:
@@ -454,7 +471,7 @@ def _run_condition(
                 key = _unit_key(name, "sweep", act, f"{lr:g}")
                 if key not in done:
                     curve = _train(sweep_data, config, act, lr, seeds[0], config.sweep_epochs, False,
-                                   lambda msg: step(1, f"[{name} sweep] {msg}"))
+                                   lambda msg: step(1, f"[{name} sweep] {msg}"), measure_test=False)
                     done[key] = curve
                     save()
                 curves[f"{lr:g}"] = done[key]
@@ -476,7 +493,7 @@ def _run_condition(
             f"{len(sweep_data.train_y)} training images, seed {seeds[0]}; diverged = 1.0; ties go to the smaller lr",
         }
         chosen[act] = best
-    runs = []
+        refresh()
     for seed in seeds:
         for act in config.activations:
             key = _unit_key(name, "run", act, seed, f"{chosen[act]:g}")
@@ -489,14 +506,9 @@ def _run_condition(
             else:
                 step(config.max_epochs, "")
             runs.append(_summarise_run(act, seed, chosen[act], done[key], config))
-    return {
-        "name": name,
-        "sweep": sweep,
-        "chosen_lr": chosen,
-        "runs": runs,
-        "ratio": _ratio(runs, config.error_measure, config.activations),
-        "ratio_by_measure": {m: _ratio(runs, m, config.activations) for m in MEASURES},
-    }
+            refresh()
+            save()
+    return record
 
 
 def _sweep_score(curve: dict, config: ReluTanhConfig) -> float:
@@ -647,7 +659,8 @@ def run_experiment(
                 atomic_write_text(json.dumps(snapshot("partial", finished), indent=1), out_path)
 
         for name, cfg, seeds in plan:
-            finished.append(_run_condition(name, cfg, seeds, full, sweep_data, done, save, step))
+            finished.append({"name": name})
+            _run_condition(name, cfg, seeds, full, sweep_data, done, save, step, finished[-1])
             save()
         results = snapshot("complete", finished)
         if out_path is not None:
