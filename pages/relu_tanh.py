@@ -10,6 +10,7 @@ from pages.common import current_model, download_buttons, show_notice
 
 SESSION_RUNS = "relu_tanh_session_runs"  # list of {"label": str, "results": dict}, this session only
 COMMITTED_LABEL = "committed result"
+OVERLAY_KEY = "relu_tanh_overlay"
 
 try:
     from alexnet import relu_tanh
@@ -122,6 +123,8 @@ else:
             bar.progress(1.0, text="done")
             label = f"session run {len(session_runs) + 1} ({train_images} images, {max_epochs} epochs, {seeds} seed(s))"
             session_runs.append({"label": label, "results": results})
+            # draw the new run straight away, next to whatever was already chosen
+            st.session_state[OVERLAY_KEY] = [*st.session_state.get(OVERLAY_KEY, [COMMITTED_LABEL]), label]
             st.success(f"Finished {label} in {results.get('wall_time_s', 0):.0f} s.")
 
 st.subheader("Training error per epoch")
@@ -130,7 +133,11 @@ if not available:
     st.info("Nothing to draw yet: no committed result and no run in this session.")
     st.stop()
 labels = [entry["label"] for entry in available]
-chosen = st.multiselect("Results to draw", labels, default=labels, key="relu_tanh_overlay")
+if OVERLAY_KEY not in st.session_state:
+    st.session_state[OVERLAY_KEY] = labels
+# keep only choices that still exist (e.g. no committed result any more)
+st.session_state[OVERLAY_KEY] = [label for label in st.session_state[OVERLAY_KEY] if label in labels]
+chosen = st.multiselect("Results to draw", labels, key=OVERLAY_KEY)
 selected = [entry for entry in available if entry["label"] in chosen]
 if not selected:
     st.info("Choose at least one result to draw.")
