@@ -45,7 +45,7 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from alexnet import relu_tanh, train
+    from alexnet import train
 
     parser = argparse.ArgumentParser(
         prog="alexnet",
@@ -55,7 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     train.register_cli(subparsers)
     _register_summary(subparsers)
-    relu_tanh.register_cli(subparsers)
+    try:
+        import alexnet.relu_tanh as relu_tanh
+    except ModuleNotFoundError as exc:  # the Figure 1 module is optional until it lands
+        if exc.name != "alexnet.relu_tanh":
+            raise
+    else:
+        relu_tanh.register_cli(subparsers)
     return parser
 
 
@@ -74,8 +80,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _extra_user_errors() -> tuple[type[Exception], ...]:
     from alexnet.data import DataError
+    from alexnet.train import TrainError
 
-    return (DataError,)
+    return (DataError, TrainError)
 
 
 if __name__ == "__main__":

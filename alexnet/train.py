@@ -1,0 +1,975 @@
+"""Training and evaluation with the paper's recipe (Krizhevsky et al. 2012, sections 4-5).
+
+Structured like torchvision's classification references: ``train_one_epoch``,
+``evaluate`` and ``fit(config)`` (what ``alexnet train`` runs), with the metric
+helpers (``topk_errors``) apart.
+
+A run lives in ``<runs_dir>/<name>/``::
+
+    config.json            the TrainConfig (JSON)
+    metrics.jsonl          one JSON object per completed epoch (appended)
+    checkpoint.pt          last completed epoch: model, optimizer, scheduler, epoch,
+                           metrics, train_config, data_stats, class_names (atomic writes)
+    snapshots/epoch_NNN.pt conv layers only, fp16, on a sparse schedule (epoch 0 = init)
+
+Input pipeline. When the training set fits in memory it is held as one uint8
+tensor on the training device (GPU included); each epoch shuffles indices with
+a generator seeded by (seed, epoch), slices batches and augments them on the
+device with ``TrainPreset`` (no DataLoader, no per-image Python). ``stream=True``
+reads images through DataLoader workers (``StreamingImageFolder``) and augments
+the collated uint8 batches on the device the same way.
+
+Reproducibility. Every epoch reseeds shuffling, augmentation and dropout from
+(seed, epoch, rank), so a run resumed from epoch k's checkpoint continues
+exactly as the uninterrupted run would have (bit for bit on CPU).
+
+Data parallelism. Under ``torchrun --nproc_per_node=N`` each process holds the
+model (DistributedDataParallel averages gradients), takes a disjoint shard of
+the epoch's shuffled indices and a batch of ``batch_size // N`` images, so the
+global batch stays the paper's 128. Rank 0 alone writes files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from alexnet.checkpoint import (
+    FORMAT,
+    CheckpointError,
+    atomic_save,
+    atomic_write_text,
+    load_checkpoint,
+    model_from_checkpoint,
+)
+from alexnet.config import UPDATE_RULES, TrainConfig
+from alexnet.model import AlexNet
+from alexnet.optim import PlateauSchedule, make_optimizer
+
+METRICS_FILE = "metrics.jsonl"
+CONFIG_FILE = "config.json"
+CHECKPOINT_FILE = "checkpoint.pt"
+SNAPSHOT_DIR = "snapshots"
+# --stream cannot hold the training set to compute its statistics; they come from this many
+# images drawn at random (seeded). 5,000 images are ~1.3e9 pixels: the mean image's per-pixel
+# standard error is then about 1% of a pixel's spread, far below the 227-crop jitter.
+STREAM_STATS_IMAGES = 5000
+
+
+class TrainError(ValueError):
+    """A training run that cannot start or continue as asked; the message is one line and says why."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Metrics
+# --------------------------------------------------------------------------------------------------
+
+
+def topk_wrong(scores: Tensor, targets: Tensor, ks: Sequence[int] = (1, 5)) -> list[int]:
+    """How many rows of ``scores`` (N, C) do not have their target among the top k, for each k.
+
+    k larger than the number of classes counts as C (every target is then inside: 0 wrong).
+    """
+    classes = scores.shape[1]
+    top = scores.topk(min(max(ks), classes), dim=1).indices
+    hits = top == targets[:, None]
+    return [int((~hits[:, : min(k, classes)].any(dim=1)).sum()) for k in ks]
+
+
+def topk_errors(scores: Tensor, targets: Tensor, ks: Sequence[int] = (1, 5)) -> tuple[float, ...]:
+    """Top-k error rates (fractions in [0, 1]) of ``scores`` (N, C) against ``targets`` (N,)."""
+    if scores.shape[0] == 0:
+        raise ValueError("top-k error of an empty batch is undefined")
+    return tuple(w / scores.shape[0] for w in topk_wrong(scores, targets, ks))
+
+
+# --------------------------------------------------------------------------------------------------
+# Run folders (also read by the dashboard)
+# --------------------------------------------------------------------------------------------------
+
+
+def run_dir_for(config: TrainConfig) -> Path:
+    from alexnet.paths import runs_root
+
+    return Path(config.runs_dir if config.runs_dir is not None else runs_root()) / config.name
+
+
+def read_metrics(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
+    """The epoch records of a run's ``metrics.jsonl`` (empty list when there is none).
+
+    A torn last line (a run killed while appending) is skipped; a malformed line
+    elsewhere raises ``ValueError`` naming the line.
+    """
+    path = Path(run_dir) / METRICS_FILE
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            if number == len(lines):
+                break
+            raise ValueError(f"{path}: line {number} is not JSON") from None
+        if not isinstance(record, dict):
+            raise ValueError(f"{path}: line {number} is not a JSON object")
+        records.append(record)
+    return records
+
+
+def list_snapshots(run_dir: str | os.PathLike) -> dict[int, Path]:
+    """{epoch: path} of a run's conv-layer snapshots (``snapshots/epoch_NNN.pt``), by epoch."""
+    folder = Path(run_dir) / SNAPSHOT_DIR
+    found = {}
+    for path in folder.glob("epoch_*.pt") if folder.is_dir() else ():
+        digits = path.stem.removeprefix("epoch_")
+        if digits.isdigit():
+            found[int(digits)] = path
+    return dict(sorted(found.items()))
+
+
+def list_runs(runs_dir: str | os.PathLike | None = None) -> list[Path]:
+    """Run folders under ``runs_dir`` (default ``alexnet.paths.runs_root()``), by name.
+
+    A run folder is any subfolder holding a config, metrics or checkpoint file.
+    """
+    from alexnet.paths import runs_root
+
+    root = Path(runs_dir) if runs_dir is not None else runs_root()
+    if not root.is_dir():
+        return []
+    return sorted(
+        p for p in root.iterdir()
+        if p.is_dir() and any((p / f).is_file() for f in (CONFIG_FILE, METRICS_FILE, CHECKPOINT_FILE))
+    )
+
+
+def snapshot_path(run_dir: Path, epoch: int) -> Path:
+    return run_dir / SNAPSHOT_DIR / f"epoch_{epoch:03d}.pt"
+
+
+def _append_line(path: Path, line: str) -> None:
+    with path.open("a", encoding="utf-8") as f:
+        f.write(line + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+# --------------------------------------------------------------------------------------------------
+# Distributed setup
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    """This process's place in a (possibly one-process) data-parallel job."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    def barrier(self) -> None:
+        if self.enabled:
+            torch.distributed.barrier()
+
+    def sum(self, values: Sequence[float], device: torch.device) -> list[float]:
+        """Element-wise sum of ``values`` over all processes (float64 on ``device``)."""
+        if not self.enabled:
+            return list(values)
+        tensor = torch.tensor(list(values), dtype=torch.float64, device=device)
+        torch.distributed.all_reduce(tensor)
+        return tensor.tolist()
+
+
+def _init_distributed(device_name: str) -> DistInfo:
+    """Join the process group that ``torchrun`` describes in the environment, if any."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size <= 1:
+        return DistInfo()
+    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    if not torch.distributed.is_initialized():
+        wants_cuda = device_name.startswith("cuda") or (device_name == "auto" and torch.cuda.is_available())
+        backend = "nccl" if wants_cuda else "gloo"
+        if wants_cuda:
+            torch.cuda.set_device(local_rank)
+        torch.distributed.init_process_group(backend=backend)
+    return DistInfo(rank=rank, world_size=world_size, local_rank=local_rank)
+
+
+def resolve_device(name: str, dist: DistInfo = DistInfo()) -> torch.device:
+    """``"auto"`` -> cuda (this process's GPU under torchrun) when available, else cpu."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise TrainError(f"device {name!r} asked for, but CUDA is not available on this machine")
+        if device.index is None:
+            device = torch.device("cuda", dist.local_rank if dist.enabled else torch.cuda.current_device())
+    return device
+
+
+# --------------------------------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------------------------------
+
+
+def _subset_indices(total: int, count: int | None, seed: int) -> Tensor | None:
+    """A fixed subset of ``count`` indices out of ``total`` (sorted), drawn with ``seed``; None = all."""
+    if count is None or count >= total:
+        return None
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randperm(total, generator=generator)[:count].sort().values
+
+
+@dataclass
+class _RunData:
+    """Training and validation data as the training loop needs them."""
+
+    classes: list[str]  # folder names (class index order)
+    class_names: list[str]  # human names when the data folder says them, else folder names
+    stats: Any  # DatasetStats
+    train_size: int
+    val_size: int
+    # in memory: uint8 images and targets on the training device
+    train_images: Tensor | None = None
+    train_targets: Tensor | None = None
+    val_images: Tensor | None = None
+    val_targets: Tensor | None = None
+    # streaming: datasets read by DataLoader workers
+    train_dataset: Any = None
+    val_dataset: Any = None
+
+
+def _derived_key(key: str | None, indices: Tensor | None) -> str | None:
+    if key is None or indices is None:
+        return key
+    digest = hashlib.sha256(key.encode())
+    digest.update(indices.numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _load_data(config: TrainConfig, data_root: Path, device: torch.device, dist: DistInfo,
+               stats_state: dict | None) -> _RunData:
+    from alexnet.data import (
+        DatasetStats,
+        ImageSet,
+        StreamingImageFolder,
+        class_names,
+        compute_stats,
+        dataset_stats,
+        find_split,
+        load_image_folder,
+    )
+
+    train_folder, val_folder = find_split(data_root, "train"), find_split(data_root, "val")
+    show = config.progress and dist.is_main
+    train_seed, val_seed = config.seed, config.seed + 1
+
+    if config.stream:
+        train_set = StreamingImageFolder(train_folder)
+        val_set = StreamingImageFolder(val_folder)
+        classes = train_set.classes
+        _check_same_classes(classes, val_set.classes, val_folder)
+        train_idx = _subset_indices(len(train_set), config.train_subset, train_seed)
+        val_idx = _subset_indices(len(val_set), config.val_subset, val_seed)
+        train_data = torch.utils.data.Subset(train_set, train_idx.tolist()) if train_idx is not None else train_set
+        val_data = torch.utils.data.Subset(val_set, val_idx.tolist()) if val_idx is not None else val_set
+        if stats_state is not None:
+            stats = DatasetStats.from_state_dict(stats_state)
+        else:
+            sample = _subset_indices(len(train_data), STREAM_STATS_IMAGES, train_seed)
+            if sample is None:
+                sample = torch.arange(len(train_data))
+            loader = torch.utils.data.DataLoader(
+                torch.utils.data.Subset(train_data, sample.tolist()), batch_size=64,
+                num_workers=config.workers)
+            images = torch.cat([batch for batch, _ in _progress(loader, show, "statistics", len(sample), 64)])
+            stats = compute_stats(images)
+        data = _RunData(classes, [], stats, len(train_data), len(val_data),
+                        train_dataset=train_data, val_dataset=val_data)
+    else:
+        # Rank 0 decodes first and fills the cache; the others then read the cache.
+        if not dist.is_main:
+            dist.barrier()
+        train_set = load_image_folder(train_folder, progress=show)
+        val_set = load_image_folder(val_folder, progress=show)
+        classes = train_set.classes
+        _check_same_classes(classes, val_set.classes, val_folder)
+        train_idx = _subset_indices(len(train_set), config.train_subset, train_seed)
+        val_idx = _subset_indices(len(val_set), config.val_subset, val_seed)
+        if train_idx is not None:
+            train_set = ImageSet(train_set.images[train_idx], train_set.targets[train_idx], classes,
+                                 cache_key=_derived_key(train_set.cache_key, train_idx))
+        if val_idx is not None:
+            val_set = ImageSet(val_set.images[val_idx], val_set.targets[val_idx], classes)
+        if stats_state is not None:
+            stats = DatasetStats.from_state_dict(stats_state)
+        else:
+            stats = dataset_stats(train_set)
+        if dist.is_main:
+            dist.barrier()
+        data = _RunData(
+            classes, [], stats, len(train_set), len(val_set),
+            train_images=train_set.images.to(device), train_targets=train_set.targets.to(device),
+            val_images=val_set.images.to(device), val_targets=val_set.targets.to(device),
+        )
+    names = class_names(data_root)
+    data.class_names = list(names) if names is not None and len(names) == len(classes) else list(classes)
+    return data
+
+
+def _check_same_classes(train_classes: list[str], val_classes: list[str], val_folder: Path) -> None:
+    from alexnet.data import DataError
+
+    if list(train_classes) != list(val_classes):
+        raise DataError(
+            f"{val_folder} has classes {val_classes[:5]}{'...' if len(val_classes) > 5 else ''} "
+            f"but train has {train_classes[:5]}{'...' if len(train_classes) > 5 else ''}: "
+            "both splits need the same class folders"
+        )
+
+
+def _progress(iterable: Iterable, enabled: bool, desc: str, total: int, per_item: int) -> Iterator:
+    """Yield from ``iterable`` while a tqdm bar counts images (``per_item`` per element, up to ``total``)."""
+    from tqdm.auto import tqdm
+
+    with tqdm(total=total, desc=desc, unit="img", disable=not enabled, leave=False,
+              dynamic_ncols=True, file=sys.stderr) as bar:
+        for item in iterable:
+            yield item
+            bar.update(min(per_item, total - bar.n))
+
+
+def iterate_batches(images: Tensor, targets: Tensor, batch_size: int,
+                    indices: Tensor | None = None) -> Iterator[tuple[Tensor, Tensor]]:
+    """(images, targets) slices of ``batch_size`` rows, in ``indices`` order when given."""
+    count = images.shape[0] if indices is None else indices.shape[0]
+    for start in range(0, count, batch_size):
+        if indices is None:
+            yield images[start : start + batch_size], targets[start : start + batch_size]
+        else:
+            chunk = indices[start : start + batch_size]
+            yield images[chunk], targets[chunk]
+
+
+class _EpochSampler(torch.utils.data.Sampler):
+    """Yields this epoch's index shard; lives in the main process, so persistent workers see new orders."""
+
+    def __init__(self) -> None:
+        self.indices: list[int] = []
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(list(self.indices))
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+def _loader(dataset, batch_size: int, workers: int, device: torch.device,
+            sampler: torch.utils.data.Sampler | None = None) -> torch.utils.data.DataLoader:
+    return torch.utils.data.DataLoader(
+        dataset, batch_size=batch_size, sampler=sampler, shuffle=False, num_workers=workers,
+        pin_memory=device.type == "cuda", persistent_workers=workers > 0 and sampler is not None,
+        drop_last=False,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# One epoch, evaluation
+# --------------------------------------------------------------------------------------------------
+
+
+def _autocast(device: torch.device, bf16: bool):
+    if not bf16:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+
+def train_one_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    batches: Iterable[tuple[Tensor, Tensor]],
+    preset,
+    *,
+    device: torch.device,
+    generator: torch.Generator | None = None,
+    bf16: bool = False,
+    channels_last: bool = False,
+    dist: DistInfo = DistInfo(),
+) -> dict[str, float]:
+    """One pass of SGD over ``batches`` of uint8 images; returns loss, top-1 error, images and images/s.
+
+    Each uint8 batch is moved to ``device`` and augmented there by ``preset``
+    (``alexnet.data.TrainPreset``: random crop, mirror, PCA colour noise, mean
+    image subtracted). The loss is the paper's objective, the multinomial
+    logistic regression (softmax cross-entropy); the training error is measured
+    on the augmented batches with dropout on, as the model sees them. Under
+    data parallelism the returned numbers are summed over all processes.
+    """
+    model.train()
+    loss_sum, wrong, seen = 0.0, 0, 0
+    start = time.perf_counter()
+    for images, targets in batches:
+        images = images.to(device, non_blocking=True)
+        targets = targets.to(device, non_blocking=True)
+        inputs = preset(images, generator=generator)
+        if channels_last:
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+        with _autocast(device, bf16):
+            logits = model(inputs)
+        loss = F.cross_entropy(logits.float(), targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            n = targets.shape[0]
+            loss_sum += float(loss) * n
+            wrong += topk_wrong(logits.detach(), targets, (1,))[0]
+            seen += n
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    seconds = time.perf_counter() - start
+    loss_sum, wrong, seen = dist.sum([loss_sum, wrong, seen], device)
+    if not math.isfinite(loss_sum):
+        raise TrainError("training diverged: the loss is not finite (lower --lr?)")
+    seen = int(seen)
+    return {
+        "train_loss": loss_sum / max(seen, 1),
+        "train_top1_error": wrong / max(seen, 1),
+        "train_images": seen,
+        "train_seconds": seconds,
+        "images_per_s": seen / seconds if seconds > 0 else float("nan"),
+    }
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    batches: Iterable[tuple[Tensor, Tensor]],
+    preset,
+    *,
+    device: torch.device,
+    ten_crop: bool = False,
+    bf16: bool = False,
+    channels_last: bool = False,
+    dist: DistInfo = DistInfo(),
+) -> dict[str, float]:
+    """Top-1 and top-5 error of ``model`` on ``batches`` of uint8 images (eval mode: dropout off).
+
+    ``preset`` is an ``alexnet.data.EvalPreset``. With ``ten_crop`` each image
+    is scored by the mean of the softmax outputs of its ten patches (four
+    corners, centre, and their mirrors), as in section 4.1 of the paper; otherwise
+    by its centre crop. Each batch of the ten-crop test goes through the network a
+    tenth at a time so the crops take the memory one batch of images would.
+    Under data parallelism the counts are summed over all processes.
+    """
+    was_training = model.training
+    model.eval()
+    wrong1 = wrong5 = seen = 0
+    try:
+        for images, targets in batches:
+            images = images.to(device, non_blocking=True)
+            targets = targets.to(device, non_blocking=True)
+            if ten_crop:
+                step = max(1, images.shape[0] // 10)
+                probabilities = []
+                for start in range(0, images.shape[0], step):
+                    crops = preset.ten_crop(images[start : start + step])  # (n, 10, 3, h, w)
+                    n = crops.shape[0]
+                    scores = _forward(model, crops.flatten(0, 1), device, bf16, channels_last)
+                    probabilities.append(scores.float().softmax(dim=1).view(n, 10, -1).mean(dim=1))
+                scores = torch.cat(probabilities)
+            else:
+                scores = _forward(model, preset(images), device, bf16, channels_last).float()
+            w1, w5 = topk_wrong(scores, targets, (1, 5))
+            wrong1, wrong5, seen = wrong1 + w1, wrong5 + w5, seen + targets.shape[0]
+    finally:
+        model.train(was_training)
+    wrong1, wrong5, seen = dist.sum([wrong1, wrong5, seen], device)
+    if seen == 0:
+        raise TrainError("no images to evaluate")
+    return {"top1_error": wrong1 / seen, "top5_error": wrong5 / seen, "images": int(seen)}
+
+
+def _forward(model: nn.Module, inputs: Tensor, device: torch.device, bf16: bool, channels_last: bool) -> Tensor:
+    if channels_last:
+        inputs = inputs.contiguous(memory_format=torch.channels_last)
+    with _autocast(device, bf16):
+        return model(inputs)
+
+
+# --------------------------------------------------------------------------------------------------
+# Checkpoints
+# --------------------------------------------------------------------------------------------------
+
+
+def conv_state_dict(model: AlexNet, dtype: torch.dtype = torch.float16) -> dict[str, Tensor]:
+    """The conv layers' weights and biases (``features.convN.*``) as ``dtype`` copies on the CPU."""
+    return {k: v.detach().to("cpu", dtype) for k, v in model.state_dict().items() if k.startswith("features.conv")}
+
+
+def _save_snapshot(path: Path, model: AlexNet, epoch: int, extra: dict[str, Any]) -> None:
+    # A checkpoint dict like save_checkpoint's ("format", "model", "config") but with the conv-only
+    # fp16 state dict as "model", so model_from_checkpoint(strict=False) loads it.
+    atomic_save({"format": FORMAT, "model": conv_state_dict(model), "config": model.config_dict(),
+                 "epoch": epoch, **extra}, path)
+
+
+def _unwrap(model: nn.Module) -> AlexNet:
+    return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
+
+
+def _epoch_seed(seed: int, epoch: int, stream: int) -> int:
+    """A 63-bit seed for (run seed, epoch, stream), so each epoch's randomness is independent and replayable."""
+    digest = hashlib.sha256(f"{seed}/{epoch}/{stream}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+
+
+# --------------------------------------------------------------------------------------------------
+# fit
+# --------------------------------------------------------------------------------------------------
+
+
+def fit(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
+    """Train as ``config`` says, writing ``<runs_dir>/<name>/``; returns the last epoch's metrics.
+
+    With ``resume`` an existing ``checkpoint.pt`` of the run is continued from its
+    last completed epoch (model, optimizer, schedule and metrics history restored;
+    ``metrics.jsonl`` rewritten to exactly the checkpoint's epochs, so none is lost
+    or repeated); without a checkpoint the run starts fresh. Without ``resume`` a
+    run folder that already holds a checkpoint is refused rather than overwritten.
+    """
+    from alexnet.data import EvalPreset, TrainPreset
+    from alexnet.paths import data_root
+
+    dist = _init_distributed(config.device)
+    try:
+        return _fit(config, resume, dist, data_root, TrainPreset, EvalPreset)
+    finally:
+        if dist.enabled and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+
+
+def _fit(config, resume, dist, data_root, TrainPreset, EvalPreset) -> dict[str, Any]:
+    device = resolve_device(config.device, dist)
+    run_dir = run_dir_for(config)
+    checkpoint_file = run_dir / CHECKPOINT_FILE
+    root = Path(config.data) if config.data else data_root() / "imagenette"
+    say = _printer(dist.is_main)
+
+    checkpoint = None
+    if checkpoint_file.is_file():
+        if not resume:
+            raise TrainError(
+                f"run {config.name!r} already has a checkpoint ({checkpoint_file}); pass --resume to "
+                "continue it or choose another --name"
+            )
+        checkpoint = load_checkpoint(checkpoint_file, map_location="cpu")
+        for key in ("optimizer", "scheduler", "epoch", "metrics", "data_stats"):
+            if key not in checkpoint:
+                raise CheckpointError(f"{checkpoint_file.name} is not a training checkpoint (no {key!r})")
+    elif resume:
+        say(f"no checkpoint in {run_dir}; starting run {config.name!r} from the beginning")
+
+    if dist.world_size > 1 and config.batch_size % dist.world_size:
+        raise TrainError(f"batch size {config.batch_size} does not split evenly over {dist.world_size} processes")
+    local_batch = config.batch_size // dist.world_size
+
+    data = _load_data(config, root, device, dist, checkpoint["data_stats"] if checkpoint else None)
+    train_preset = TrainPreset(data.stats.to(device), crop_size=config.crop_size, pca_std=config.pca_std,
+                               flip=config.flip)
+    eval_preset = EvalPreset(data.stats.to(device), crop_size=config.crop_size)
+
+    torch.manual_seed(config.seed)  # the paper's initialisation draws from the global generator
+    model = AlexNet(num_classes=len(data.classes), towers=config.towers)
+    if checkpoint is not None:
+        try:
+            model.load_state_dict(checkpoint["model"])
+        except RuntimeError as exc:
+            raise CheckpointError(
+                f"{checkpoint_file.name} does not fit this run's model: {str(exc).splitlines()[0]}"
+            ) from None
+    model.to(device)
+    if config.channels_last:
+        model.to(memory_format=torch.channels_last)
+    optimizer = make_optimizer(model.parameters(), config)
+    schedule = PlateauSchedule.from_config(optimizer, config)
+    history: list[dict[str, Any]] = []
+    start_epoch = 0
+    if checkpoint is not None:
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        schedule.load_state_dict(checkpoint["scheduler"])
+        history = list(checkpoint["metrics"])
+        start_epoch = int(checkpoint["epoch"])
+        del checkpoint  # the optimizer state is now on the device; free the CPU copy
+    net: nn.Module = model
+    if dist.enabled:
+        net = nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    common = {
+        "train_config": config.to_dict(),
+        "data_stats": {k: v.cpu() for k, v in data.stats.state_dict().items()},
+        "class_names": data.class_names,
+        "classes": data.classes,
+    }
+    if dist.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(config.to_json(), run_dir / CONFIG_FILE)
+        # The metrics file holds exactly the epochs the checkpoint has: a kill between writing
+        # the checkpoint and appending its line (or a torn line) cannot lose or repeat an epoch.
+        atomic_write_text("".join(json.dumps(r) + "\n" for r in history), run_dir / METRICS_FILE)
+        if start_epoch == 0 and config.should_snapshot(0):
+            _save_snapshot(snapshot_path(run_dir, 0), model, 0, {**common, "metrics": None})
+    say(f"run {config.name!r} in {run_dir}: {data.train_size} training / {data.val_size} validation images, "
+        f"{len(data.classes)} classes, {config.towers} tower(s), device {device}"
+        + (f", {dist.world_size} processes" if dist.enabled else ""))
+    if start_epoch >= config.epochs:
+        say(f"run {config.name!r} has already completed {start_epoch} of {config.epochs} epochs")
+        return history[-1] if history else {}
+    if start_epoch:
+        say(f"resuming after epoch {start_epoch} (learning rate {schedule.lr:g})")
+
+    sampler = _EpochSampler() if config.stream else None
+    train_loader = (_loader(data.train_dataset, local_batch, config.workers, device, sampler)
+                    if config.stream else None)
+    record: dict[str, Any] = history[-1] if history else {}
+    for epoch in range(start_epoch + 1, config.epochs + 1):
+        started = time.perf_counter()
+        torch.manual_seed(_epoch_seed(config.seed, epoch, 1000 + dist.rank))  # dropout masks
+        order = torch.randperm(data.train_size, generator=torch.Generator().manual_seed(
+            _epoch_seed(config.seed, epoch, 0)))
+        per_rank = data.train_size // dist.world_size  # equal shards: every process takes as many steps
+        shard = order[dist.rank : per_rank * dist.world_size : dist.world_size]
+        augment = torch.Generator(device=device).manual_seed(_epoch_seed(config.seed, epoch, 2000 + dist.rank))
+        if config.stream:
+            sampler.indices = shard.tolist()
+            batches: Iterable = train_loader
+        else:
+            batches = iterate_batches(data.train_images, data.train_targets, local_batch, shard.to(device))
+        batches = _progress(batches, config.progress and dist.is_main, f"epoch {epoch}/{config.epochs}",
+                            per_rank * dist.world_size, local_batch * dist.world_size)
+        lr = schedule.lr
+        train = train_one_epoch(net, optimizer, batches, train_preset, device=device, generator=augment,
+                                bf16=config.bf16, channels_last=config.channels_last, dist=dist)
+        val = _validate(model, data, eval_preset, config, device, dist, ten_crop=False)
+        record = {"epoch": epoch, "lr": lr, **{k: train[k] for k in (
+            "train_loss", "train_top1_error", "train_images", "images_per_s")},
+            "val_top1_error": val["top1_error"], "val_top5_error": val["top5_error"],
+            "val_images": val["images"]}
+        if config.ten_crop_due(epoch):
+            ten = _validate(model, data, eval_preset, config, device, dist, ten_crop=True)
+            record["val_ten_crop_top1_error"] = ten["top1_error"]
+            record["val_ten_crop_top5_error"] = ten["top5_error"]
+        record["lr_dropped"] = schedule.step(val["top1_error"])
+        record["epoch_seconds"] = time.perf_counter() - started
+        record["time"] = datetime.now(UTC).isoformat(timespec="seconds")
+        history.append(record)
+        if dist.is_main:
+            extra = {**common, "epoch": epoch, "metrics": history, "scheduler": schedule.state_dict()}
+            atomic_save({"format": FORMAT, "model": model.state_dict(), "config": model.config_dict(),
+                         "optimizer": optimizer.state_dict(), **extra}, checkpoint_file)
+            _append_line(run_dir / METRICS_FILE, json.dumps(record))
+            if config.should_snapshot(epoch):
+                _save_snapshot(snapshot_path(run_dir, epoch), model, epoch, {**common, "metrics": record})
+        say(_epoch_line(record, config.epochs))
+        dist.barrier()
+    return record
+
+
+def _validate(model, data: _RunData, preset, config: TrainConfig, device, dist: DistInfo, *,
+              ten_crop: bool) -> dict[str, float]:
+    # Each process scores a disjoint shard of the validation set; evaluate() sums the counts.
+    indices = torch.arange(data.val_size)[dist.rank :: dist.world_size]
+    batch = config.eval_batch_size
+    show = config.progress and dist.is_main
+    desc = "validation (10 crops)" if ten_crop else "validation"
+    if config.stream:
+        loader = _loader(torch.utils.data.Subset(data.val_dataset, indices.tolist()), batch, config.workers,
+                         device)
+        batches = loader
+    else:
+        batches = iterate_batches(data.val_images, data.val_targets, batch, indices.to(device))
+    batches = _progress(batches, show, desc, len(indices), batch)
+    return evaluate(model, batches, preset, device=device, ten_crop=ten_crop, bf16=config.bf16,
+                    channels_last=config.channels_last, dist=dist)
+
+
+def _printer(enabled: bool):
+    def say(message: str) -> None:
+        if enabled:
+            from tqdm.auto import tqdm
+
+            tqdm.write(message, file=sys.stderr)
+
+    return say
+
+
+def _epoch_line(record: dict[str, Any], epochs: int) -> str:
+    line = (f"epoch {record['epoch']}/{epochs}: train loss {record['train_loss']:.4f}, "
+            f"train error {100 * record['train_top1_error']:.2f}%, "
+            f"val top-1 {100 * record['val_top1_error']:.2f}%, top-5 {100 * record['val_top5_error']:.2f}%")
+    if "val_ten_crop_top1_error" in record:
+        line += (f" (10 crops: {100 * record['val_ten_crop_top1_error']:.2f}% / "
+                 f"{100 * record['val_ten_crop_top5_error']:.2f}%)")
+    line += f", lr {record['lr']:g}, {record['images_per_s']:.1f} images/s"
+    if record.get("lr_dropped"):
+        line += " [learning rate divided]"
+    return line
+
+
+# --------------------------------------------------------------------------------------------------
+# Evaluating a saved checkpoint
+# --------------------------------------------------------------------------------------------------
+
+
+def evaluate_checkpoint(
+    checkpoint_path: str | os.PathLike,
+    data: str | os.PathLike,
+    *,
+    split: str = "val",
+    crops: Sequence[str] = ("centre",),
+    subset: int | None = None,
+    batch_size: int = 128,
+    device: str = "auto",
+    seed: int = 0,
+    progress: bool = False,
+) -> dict[str, dict[str, float]]:
+    """Top-1/top-5 error of a training checkpoint on ``data/<split>``: {"centre": {...}, "ten_crop": {...}}.
+
+    Images are pre-processed with the statistics stored in the checkpoint
+    (``data_stats``), exactly as in training; the folder's classes must be the
+    checkpoint's. ``subset`` scores a fixed, seeded subset of the images.
+    """
+    from alexnet.data import DataError, DatasetStats, EvalPreset, find_split, load_image_folder
+
+    for crop in crops:
+        if crop not in ("centre", "ten_crop"):
+            raise ValueError(f"unknown crop mode {crop!r} (centre or ten_crop)")
+    checkpoint = load_checkpoint(checkpoint_path)
+    name = Path(checkpoint_path).name
+    if "data_stats" not in checkpoint:
+        raise CheckpointError(f"{name} has no data_stats (the statistics its images were normalised with)")
+    try:
+        stats = DatasetStats.from_state_dict(checkpoint["data_stats"])
+    except DataError as exc:
+        raise CheckpointError(f"{name}: {exc}") from None
+    model = model_from_checkpoint(checkpoint, strict=True)
+    folder = find_split(data, split)
+    images = load_image_folder(folder, progress=progress)
+    trained_on = checkpoint.get("classes")
+    if trained_on is not None and list(trained_on) != list(images.classes):
+        raise DataError(
+            f"{folder} has {len(images.classes)} classes that differ from the {len(trained_on)} "
+            f"the checkpoint was trained on ({', '.join(trained_on[:3])}...)"
+        )
+    if model.config.num_classes != len(images.classes):
+        raise DataError(
+            f"{folder} has {len(images.classes)} classes but the model has {model.config.num_classes} outputs"
+        )
+    target_device = resolve_device(device)
+    model.to(target_device)
+    preset = EvalPreset(stats.to(target_device), crop_size=int(
+        (checkpoint.get("train_config") or {}).get("crop_size", 227)))
+    indices = _subset_indices(len(images), subset, seed)
+    results = {}
+    for crop in crops:
+        batch = batch_size
+        batches = iterate_batches(images.images, images.targets, batch, indices)
+        batches = _progress(batches, progress, f"{crop} crop", len(indices) if indices is not None
+                            else len(images), batch)
+        results[crop] = evaluate(model, batches, preset, device=target_device, ten_crop=crop == "ten_crop")
+    return results
+
+
+# --------------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------------
+
+_DEFAULTS = TrainConfig()
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _epoch_list(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated epochs like 0,1,2,5, got {text!r}") from None
+
+
+def register_cli(subparsers) -> None:
+    """Add ``alexnet train`` and ``alexnet evaluate``."""
+    d = _DEFAULTS
+    p = subparsers.add_parser(
+        "train",
+        help="train AlexNet with the paper's recipe on an ImageFolder dataset",
+        description=(
+            "Train AlexNet with the recipe of Krizhevsky et al. 2012, section 5: SGD, batch 128, momentum 0.9, "
+            "weight decay 0.0005 (the paper's own update rule), learning rate 0.01 divided by 10 when "
+            "validation error stops improving (at most 3 times), 90 epochs; random 227x227 crops, mirrors "
+            "and PCA colour noise (section 4.1). Writes <runs-dir>/<name>/: config.json, metrics.jsonl (one "
+            "line per epoch), checkpoint.pt (last completed epoch) and snapshots/ (conv layers, fp16). "
+            "Options given with --resume override the run's saved config (e.g. --epochs to extend it). "
+            "Data parallel: torchrun --nproc_per_node=N -m alexnet.cli train ..."
+        ),
+    )
+    # Every option defaults to None (shown as the TrainConfig default in --help) so that with --resume
+    # only the options actually given override the run's saved config.
+    g = p.add_argument_group("data")
+    g.add_argument("--data", default=None,
+                   help="dataset folder with train/ and val/ in ImageFolder layout "
+                        "(default: <ALEXNET_DATA_ROOT>/imagenette)")
+    g.add_argument("--train-subset", type=_positive_int, metavar="N",
+                   help="train on a fixed seeded subset of N images (default: all)")
+    g.add_argument("--val-subset", type=_positive_int, metavar="N",
+                   help="validate on a fixed seeded subset of N images (default: all)")
+    g.add_argument("--stream", action="store_true", default=None,
+                   help="read images with DataLoader workers instead of holding the set in memory "
+                        "(datasets too big for memory)")
+    g.add_argument("--workers", type=int, metavar="N", help=f"DataLoader workers for --stream (default: {d.workers})")
+    g = p.add_argument_group("recipe (defaults: the paper, section 5)")
+    g.add_argument("--towers", type=int, choices=(1, 2),
+                   help=f"1 = single tower, 2 = the paper's two-GPU network (default: {d.towers})")
+    g.add_argument("--epochs", type=_positive_int, help=f"epochs (default: {d.epochs}, paper: 'roughly 90 cycles')")
+    g.add_argument("--batch-size", type=_positive_int, help=f"global batch size (default: {d.batch_size}, paper)")
+    g.add_argument("--lr", type=float, help=f"initial learning rate (default: {d.lr}, paper)")
+    g.add_argument("--momentum", type=float, help=f"momentum (default: {d.momentum}, paper)")
+    g.add_argument("--weight-decay", type=float, help=f"weight decay (default: {d.weight_decay}, paper)")
+    g.add_argument("--update-rule", choices=UPDATE_RULES,
+                   help="paper: v <- 0.9v - 0.0005*lr*w - lr*grad, w <- w + v (section 5); torch: "
+                        "torch.optim.SGD, equal while lr is constant (default: paper)")
+    g.add_argument("--plateau-patience", type=int, metavar="EPOCHS",
+                   help="divide the learning rate by 10 after this many epochs without a better validation "
+                        f"top-1 error (default: {d.plateau_patience}; the paper gives no number)")
+    g.add_argument("--max-lr-drops", type=int, metavar="N",
+                   help=f"at most this many learning-rate drops (default: {d.max_lr_drops}, paper)")
+    g.add_argument("--pca-std", type=float,
+                   help=f"standard deviation of the PCA colour noise (default: {d.pca_std}, paper; 0 = off)")
+    g.add_argument("--seed", type=int, help=f"seed for init, subsets, shuffling, augmentation (default: {d.seed})")
+    g = p.add_argument_group("evaluation")
+    g.add_argument("--ten-crop-every", type=int, metavar="K",
+                   help="also measure 10-crop validation error every K epochs "
+                        "(default: 0 = only after the last epoch)")
+    g.add_argument("--eval-batch-size", type=_positive_int,
+                   help=f"images per validation batch (default: {d.eval_batch_size})")
+    g = p.add_argument_group("hardware")
+    g.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: auto = cuda when available)")
+    g.add_argument("--bf16", action="store_true", default=None, help="bfloat16 autocast (CUDA)")
+    g.add_argument("--channels-last", action="store_true", default=None,
+                   help="channels-last memory layout (CUDA)")
+    g = p.add_argument_group("run")
+    g.add_argument("--name", help=f"run name: the folder under --runs-dir (default: {d.name})")
+    g.add_argument("--runs-dir", help="where runs are written (default: $ALEXNET_RUNS_DIR or ./runs)")
+    g.add_argument("--resume", action="store_true",
+                   help="continue the run from its last completed epoch (starts fresh if it has no checkpoint)")
+    g.add_argument("--snapshot-epochs", type=_epoch_list, metavar="E,E,...",
+                   help="epochs after which the conv layers are saved for the dashboard, plus the last "
+                        f"(default: {','.join(map(str, d.snapshot_epochs))})")
+    g.add_argument("--no-progress", dest="progress", action="store_false", default=None,
+                   help="no progress bars (per-epoch lines are still printed)")
+    p.set_defaults(func=_train_command)
+
+    e = subparsers.add_parser(
+        "evaluate",
+        help="top-1/top-5 error of a checkpoint on a data folder (centre crop and/or the paper's 10 crops)",
+        description=(
+            "Score a training checkpoint on <data>/<split> (ImageFolder layout): top-1 and top-5 error "
+            "with the centre 227x227 crop and/or the paper's ten crops (corners, centre and their mirrors, "
+            "softmax averaged; section 4.1). Images are normalised with the statistics saved in the checkpoint."
+        ),
+    )
+    e.add_argument("checkpoint", help="a checkpoint.pt written by `alexnet train`")
+    e.add_argument("--data", default=None,
+                   help="dataset folder holding the split (default: <ALEXNET_DATA_ROOT>/imagenette)")
+    e.add_argument("--split", default="val", help="subfolder to score (default: val)")
+    e.add_argument("--crops", choices=("centre", "ten", "both"), default="both",
+                   help="centre crop, the paper's 10 crops, or both (default: both)")
+    e.add_argument("--subset", type=_positive_int, metavar="N", help="score a fixed seeded subset of N images")
+    e.add_argument("--batch-size", type=_positive_int, default=128, help="images per batch (default: 128)")
+    e.add_argument("--device", default="auto", help="cpu, cuda ... (default: auto)")
+    e.add_argument("--json", action="store_true", help="print the result as JSON")
+    e.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    e.set_defaults(func=_evaluate_command)
+
+
+_CONFIG_FIELDS = {f.name for f in fields(TrainConfig)}
+
+
+def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, bool]:
+    """The TrainConfig an ``alexnet train`` command line asks for, and whether to resume.
+
+    With ``--resume`` and an existing run, the run's saved config.json is the base and
+    only the options given on the command line change it.
+    """
+    given = {k: v for k, v in vars(args).items() if k in _CONFIG_FIELDS and v is not None}
+    base: dict[str, Any] = {}
+    if args.resume:
+        probe = TrainConfig(**{k: v for k, v in given.items() if k in ("name", "runs_dir")})
+        saved = run_dir_for(probe) / CONFIG_FILE
+        if saved.is_file():
+            try:
+                base = json.loads(saved.read_text(encoding="utf-8"))
+                TrainConfig.from_dict(base)
+            except (ValueError, TypeError) as exc:
+                raise TrainError(f"cannot resume: {saved} is not a valid run config ({exc})") from None
+    try:
+        return TrainConfig.from_dict({**base, **given}), bool(args.resume)
+    except (ValueError, TypeError) as exc:
+        raise TrainError(str(exc)) from None
+
+
+def _train_command(args: argparse.Namespace) -> int:
+    config, resume = config_from_args(args)
+    fit(config, resume=resume)
+    return 0
+
+
+def _evaluate_command(args: argparse.Namespace) -> int:
+    from alexnet.paths import data_root
+
+    crops = {"centre": ("centre",), "ten": ("ten_crop",), "both": ("centre", "ten_crop")}[args.crops]
+    results = evaluate_checkpoint(
+        args.checkpoint, args.data or data_root() / "imagenette", split=args.split, crops=crops,
+        subset=args.subset, batch_size=args.batch_size, device=args.device, progress=args.progress,
+    )
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for crop, r in results.items():
+            label = "centre crop" if crop == "centre" else "10 crops   "
+            print(f"{label}: top-1 error {100 * r['top1_error']:.2f}%, top-5 error {100 * r['top5_error']:.2f}% "
+                  f"({r['images']} images)")
+    return 0
