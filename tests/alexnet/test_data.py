@@ -355,25 +355,6 @@ def test_train_crops_equal_manual_slicing_for_a_fixed_generator():
         torch.testing.assert_close(out[i], expected, rtol=0, atol=1e-4)
 
 
-def test_batched_crops_for_accelerators_equal_the_cpu_loop():
-    # TrainPreset uses the loop on CPUs and the batched gather elsewhere; both must agree exactly.
-    size, crop, n = 11, 6, 40
-    gen = torch.Generator().manual_seed(20)
-    images = torch.randint(0, 256, (n, 3, size, size), generator=gen, dtype=torch.uint8)
-    mean = torch.rand(3, size, size, generator=gen) * 255
-    top = torch.randint(0, size - crop + 1, (n,), generator=gen)
-    left = torch.randint(0, size - crop + 1, (n,), generator=gen)
-    mirror = torch.randint(0, 2, (n,), generator=gen).bool()
-    batched = data._crop_and_centre_batched(images, mean, top, left, mirror, crop)
-    looped = data._crop_and_centre_loop(images, mean, top, left, mirror, crop)
-    assert batched.dtype == looped.dtype == torch.float32 and batched.shape == (n, 3, crop, crop)
-    assert torch.equal(batched, looped)
-    i = int(torch.nonzero(mirror)[0])
-    row, col = int(top[i]), int(left[i])
-    expected = (images[i].float() - mean)[:, row : row + crop, col : col + crop].flip(-1)
-    torch.testing.assert_close(batched[i], expected, rtol=0, atol=1e-4)
-
-
 def test_train_mean_image_is_cropped_and_mirrored_with_the_image():
     # Every image equals the mean image: whatever window and mirror is drawn, the result is zero.
     size = 10
