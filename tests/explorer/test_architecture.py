@@ -13,10 +13,13 @@ from explorer.architecture import (
     TORCHVISION_VARIANT,
     VARIANTS,
     analyse_variant,
+    bars_figure,
+    bars_matplotlib,
     build_variant,
     comparison_rows,
     layer_table,
     measure_model,
+    overview_row,
     totals,
     variant_summary,
     weight_layers,
@@ -104,3 +107,19 @@ def test_comparison_rows_cover_every_difference(facts):
     assert by_topic["LRN after"]["torchvision"] == "none"
     assert by_topic["test-time input"]["measured"].startswith("no")
     assert set(VARIANTS) >= {PAPER_VARIANT, PAPER_TWO_TOWER_VARIANT, TORCHVISION_VARIANT}
+
+
+def test_bars_and_overview_come_from_the_table():
+    table = layer_table(variant_summary(TORCHVISION_VARIANT))
+    fig = bars_figure(table, "tv")
+    params, macs = fig.data
+    assert list(params.x) == ["conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8"]
+    assert list(params.customdata) == [r["params"] for r in weight_layers(table)]
+    assert macs.y[0] == pytest.approx(70_276_800 / 1e6)  # 64x55x55 outputs x 3*11*11
+    figure = bars_matplotlib(table, "tv")
+    assert [len(ax.patches) for ax in figure.axes] == [8, 8]
+    row = overview_row(TORCHVISION_VARIANT, table, totals(variant_summary(TORCHVISION_VARIANT)))
+    assert row["conv kernels"] == "64 / 192 / 384 / 256 / 256"
+    assert row["LRN layers"] == 0 and row["input"] == "3x224x224" and row["params"] == 61_100_840
+    paper = layer_table(variant_summary(PAPER_VARIANT))
+    assert overview_row(PAPER_VARIANT, paper, totals(variant_summary(PAPER_VARIANT)))["LRN layers"] == 2

@@ -15,11 +15,16 @@ from explorer.curves import (
     curve_columns,
     curve_rows,
     curves_figure,
+    curves_matplotlib,
     epoch_record,
+    figure1_run_rows,
+    figure1_summary,
+    figure1_sweep_rows,
     list_snapshots,
     lr_drop_epochs,
     read_metrics,
     run_folders,
+    summary_numbers,
 )
 
 
@@ -118,3 +123,56 @@ def test_torn_last_line_is_skipped(tmp_path):
     with (run / "metrics.jsonl").open("a", encoding="utf-8") as f:
         f.write('{"epoch": 4, "train_lo')
     assert [r["epoch"] for r in read_metrics(run)] == [1, 2, 3]
+
+
+def test_curves_matplotlib_and_summary_numbers():
+    records = [metrics_record(1), metrics_record(2, dropped=True), metrics_record(3)]
+    fig = curves_matplotlib(records, title="tiny", mark_epoch=2)
+    loss, errors, lr = fig.axes
+    assert [line.get_label() for line in errors.lines if not line.get_label().startswith("_")] == [
+        "training top-1 error", "validation top-1 error", "validation top-5 error"]
+    assert list(errors.lines[1].get_ydata()) == pytest.approx([88.0, 84.0, 80.0])
+    assert lr.get_yscale() == "log"
+    assert summary_numbers(records) == {"last_epoch": 3, "last_val_top1": pytest.approx(0.80),
+                                        "last_val_top5": pytest.approx(0.44), "best_val_top1": pytest.approx(0.80),
+                                        "best_epoch": 3}
+    assert summary_numbers([])["last_epoch"] is None
+
+
+def figure1_results() -> dict:
+    """A results dict shaped like alexnet.relu_tanh's (two activations, one seed), numbers chosen by hand."""
+    return {
+        "status": "complete", "command": "alexnet relu-tanh", "wall_time_s": 12.0, "device": "CPU",
+        "data": {"train_images": 500}, "error_measure": {"decision": "running", "running": "during the epoch"},
+        "chosen_lr": {"relu": 0.01, "tanh": 0.001},
+        "sweep": {
+            "relu": {"lrs": [0.001, 0.01], "scores": {"0.001": 0.6, "0.01": 0.4},
+                     "curves": {"0.001": {"diverged": False}, "0.01": {"diverged": False}}},
+            "tanh": {"lrs": [0.001, 0.01], "scores": {"0.001": 0.5, "0.01": 1.0},
+                     "curves": {"0.001": {"diverged": False}, "0.01": {"diverged": True}}},
+        },
+        "runs": [
+            {"activation": "relu", "seed": 0, "lr": 0.01, "train_error": [0.5, 0.2],
+             "epochs_to_25": {"running": 2}, "epochs_to_25_interpolated": {"running": 1.83}, "test_error": 0.4},
+            {"activation": "tanh", "seed": 0, "lr": 0.001, "train_error": [0.7, 0.5, 0.3, 0.2],
+             "epochs_to_25": {"running": 4}, "epochs_to_25_interpolated": {"running": 3.5}, "test_error": 0.45},
+        ],
+        "ratio": {"mean": 2.0, "min": 2.0, "max": 2.0, "n": 1},
+    }
+
+
+def test_figure1_tables():
+    results = figure1_results()
+    summary = figure1_summary(results)
+    assert (summary["ratio_mean"], summary["seeds"], summary["error_measure"]) == (2.0, 1, "running")
+    runs = figure1_run_rows(results)
+    assert [(r["activation"], r["epochs_to_25"], r["epochs_run"], r["last_train_error"]) for r in runs] == [
+        ("relu", 2, 2, 0.2), ("tanh", 4, 4, 0.2)]
+    sweep = figure1_sweep_rows(results)
+    assert [(r["activation"], r["lr"], r["chosen"], r["diverged"]) for r in sweep] == [
+        ("relu", 0.001, False, False), ("relu", 0.01, True, False),
+        ("tanh", 0.001, True, False), ("tanh", 0.01, False, True)]
+    # a partial file (the experiment still running) has no runs or ratio yet
+    partial = {"status": "partial", "runs": [], "ratio": {}, "sweep": {}, "error_measure": {"decision": "running"}}
+    assert figure1_summary(partial)["ratio_mean"] is None
+    assert figure1_run_rows(partial) == [] and figure1_sweep_rows(partial) == []
