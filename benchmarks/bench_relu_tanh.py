@@ -20,15 +20,12 @@ warm-up; the table shows the median images/s (and the spread). Run:
 
 from __future__ import annotations
 
-import argparse
-import os
-import platform
-import statistics
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from _common import base_parser, interleaved, machine_line, median, print_table, thread_counts
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
@@ -61,7 +58,8 @@ def _step(model, opt, x, y) -> None:
     opt.step()
 
 
-def bench_baseline(images_u8: torch.Tensor, labels: torch.Tensor, n_images: int, reps: int, bs: int) -> list[float]:
+def baseline_trainer(images_u8: torch.Tensor, labels: torch.Tensor, steps: int, bs: int):
+    """A callable that trains ``steps`` batches the tutorial way (see module docstring)."""
     from torchvision import transforms
 
     tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.4914, 0.4822, 0.4465),
@@ -70,59 +68,47 @@ def bench_baseline(images_u8: torch.Tensor, labels: torch.Tensor, n_images: int,
     loader = DataLoader(ds, batch_size=bs, shuffle=True, num_workers=0, drop_last=True)
     model = _model(False)
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
-    it = iter(loader)
+    state = {"it": iter(loader)}
 
     def batch():
-        nonlocal it
         try:
-            return next(it)
+            return next(state["it"])
         except StopIteration:
-            it = iter(loader)
-            return next(it)
+            state["it"] = iter(loader)
+            return next(state["it"])
 
-    for _ in range(3):
-        _step(model, opt, *batch())
-    rates = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        for _ in range(n_images // bs):
+    def run() -> None:
+        for _ in range(steps):
             _step(model, opt, *batch())
-        rates.append((n_images // bs) * bs / (time.perf_counter() - t))
-    return rates
+
+    return run
 
 
-def bench_ours(images_u8: torch.Tensor, labels: torch.Tensor, n_images: int, reps: int, bs: int,
-               channels_last: bool, compile_model: bool = False) -> tuple[list[float], float]:
+def our_trainer(images_u8: torch.Tensor, labels: torch.Tensor, steps: int, bs: int, channels_last: bool,
+                compile_model: bool = False):
+    """A callable that trains ``steps`` batches the way alexnet.relu_tanh does."""
     mean = images_u8.double().mean(0, keepdim=True).float()
     model = _model(channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
     fwd = torch.compile(model) if compile_model else model
     g = torch.Generator().manual_seed(0)
-    perm = torch.randperm(len(labels), generator=g)
-    pos = 0
+    state = {"perm": torch.randperm(len(labels), generator=g), "pos": 0}
 
     def batch():
-        nonlocal perm, pos
-        if pos + bs > len(perm):
-            perm, pos = torch.randperm(len(labels), generator=g), 0
-        idx = perm[pos:pos + bs]
-        pos += bs
+        if state["pos"] + bs > len(state["perm"]):
+            state["perm"], state["pos"] = torch.randperm(len(labels), generator=g), 0
+        idx = state["perm"][state["pos"]:state["pos"] + bs]
+        state["pos"] += bs
         x = images_u8[idx].float().sub_(mean)
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return x, labels[idx]
 
-    t0 = time.perf_counter()
-    for _ in range(3):
-        _step(fwd, opt, *batch())
-    warmup_s = time.perf_counter() - t0
-    rates = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        for _ in range(n_images // bs):
+    def run() -> None:
+        for _ in range(steps):
             _step(fwd, opt, *batch())
-        rates.append((n_images // bs) * bs / (time.perf_counter() - t))
-    return rates, warmup_s
+
+    return run
 
 
 def _load(data_root: str | None, n: int) -> tuple[torch.Tensor, torch.Tensor, str]:
@@ -137,48 +123,46 @@ def _load(data_root: str | None, n: int) -> tuple[torch.Tensor, torch.Tensor, st
                 torch.randint(0, 10, (n,), generator=g), f"random uint8 images ({type(exc).__name__})")
 
 
-def _fmt(rates: list[float]) -> str:
-    return f"{statistics.median(rates):7.0f} img/s  (min {min(rates):.0f}, max {max(rates):.0f})"
-
-
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = base_parser(__doc__.split("\n\n")[0], reps=5)
     ap.add_argument("--images", type=int, default=2560, help="training images per repetition (default 2560)")
-    ap.add_argument("--reps", type=int, default=5, help="repetitions per configuration (default 5)")
-    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="torch thread counts (default 1 2)")
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--compile", action="store_true", help="also measure torch.compile (compile time reported)")
     ap.add_argument("--data-root", default=None)
     args = ap.parse_args()
 
     images, labels, source = _load(args.data_root, 10000)
-    cpu = platform.processor() or platform.machine()
-    if os.path.exists("/proc/cpuinfo"):
-        with open("/proc/cpuinfo") as f:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
-    print(f"machine: {cpu}, {os.cpu_count()} logical cores; torch {torch.__version__}; data: {source}")
-    print(f"batch {args.batch_size}, {args.images} images x {args.reps} repetitions per row; "
-          f"load average at start {os.getloadavg()[0]:.1f}")
-    results = {}
-    for threads in args.threads:
+    bs = args.batch_size
+    steps = max(1, args.images // bs)
+    print(machine_line())
+    print(f"data: {source}; batch {bs}; {steps * bs} training images per repetition, {args.reps} repetitions, "
+          "candidates interleaved")
+    rows, medians = [], {}
+    for threads in thread_counts(args.threads):
         torch.set_num_threads(threads)
-        rows = [("baseline: DataLoader + PIL + ToTensor/Normalize, NCHW",
-                 bench_baseline(images, labels, args.images, args.reps, args.batch_size)),
-                ("ours: uint8 in memory, batched, NCHW",
-                 bench_ours(images, labels, args.images, args.reps, args.batch_size, False)[0]),
-                ("ours: uint8 in memory, batched, channels_last",
-                 bench_ours(images, labels, args.images, args.reps, args.batch_size, True)[0])]
+        candidates = {
+            "baseline: DataLoader + PIL + ToTensor/Normalize, NCHW": baseline_trainer(images, labels, steps, bs),
+            "ours: uint8 in memory, batched, NCHW": our_trainer(images, labels, steps, bs, False),
+            "ours: uint8 in memory, batched, channels_last": our_trainer(images, labels, steps, bs, True),
+        }
         if args.compile:
-            rates, warm = bench_ours(images, labels, args.images, args.reps, args.batch_size, True, True)
-            rows.append((f"ours + torch.compile, channels_last (compile+warm-up {warm:.0f}s)", rates))
-        for name, rates in rows:
-            results[(threads, name)] = statistics.median(rates)
-            print(f"threads={threads}  {name:62s} {_fmt(rates)}")
-    base = max(v for (t, n), v in results.items() if n.startswith("baseline"))
-    best_key = max((k for k in results if not k[1].startswith("baseline")), key=results.get)
-    print(f"best: threads={best_key[0]} {best_key[1]}: {results[best_key]:.0f} img/s = "
-          f"{results[best_key] / base:.2f}x the best baseline ({base:.0f} img/s); "
-          f"load average at end {os.getloadavg()[0]:.1f}")
+            t0 = time.perf_counter()
+            compiled = our_trainer(images, labels, steps, bs, True, compile_model=True)
+            compiled()  # the first call compiles
+            name = f"ours + torch.compile, channels_last (compile {time.perf_counter() - t0:.0f}s)"
+            candidates[name] = compiled
+        times = interleaved(candidates, args.reps, warmup=1)
+        base = median(times[next(iter(candidates))])
+        for name, secs in times.items():
+            rate = steps * bs / median(secs)
+            medians[(threads, name)] = rate
+            rows.append([threads, name, f"{rate:.0f}", f"{steps * bs / max(secs):.0f}..{steps * bs / min(secs):.0f}",
+                         f"{base / median(secs):.2f}x"])
+    print_table(["threads", "pipeline", "median img/s", "range", "vs baseline (same threads)"], rows)
+    base_best = max(v for (t, n), v in medians.items() if n.startswith("baseline"))
+    best = max((k for k in medians if not k[1].startswith("baseline")), key=medians.get)
+    print(f"best: threads={best[0]} {best[1]}: {medians[best]:.0f} img/s = {medians[best] / base_best:.2f}x "
+          f"the best baseline ({base_best:.0f} img/s)")
 
 
 if __name__ == "__main__":
