@@ -31,7 +31,7 @@ import hashlib
 import json
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +53,7 @@ __all__ = [
     "TrainPreset",
     "class_names",
     "compute_stats",
+    "compute_stats_from_batches",
     "dataset_stats",
     "decode_image_file",
     "find_split",
@@ -266,6 +267,7 @@ def load_image_folder(
         if hit is not None:
             return ImageSet(hit["images"], hit["targets"], list(hit["classes"]), cache_key=key)
 
+    _check_fits_in_memory(folder, len(samples), size)
     from tqdm.auto import tqdm
 
     images = torch.empty((len(samples), 3, size, size), dtype=torch.uint8)
@@ -276,14 +278,32 @@ def load_image_folder(
     targets = torch.tensor([t for _, t in samples], dtype=torch.int64)
 
     if cache:
-        for stale in _cache_folder().glob(f"{stem}-*.pt"):
-            if stale != cache_path:
-                stale.unlink(missing_ok=True)
-        atomic_save(
-            {"format": _CACHE_FORMAT, "key": key, "images": images, "targets": targets, "classes": classes},
-            cache_path,
-        )
+        try:
+            for stale in _cache_folder().glob(f"{stem}-*.pt"):
+                if stale != cache_path:
+                    stale.unlink(missing_ok=True)
+            atomic_save(
+                {"format": _CACHE_FORMAT, "key": key, "images": images, "targets": targets, "classes": classes},
+                cache_path,
+            )
+        except OSError as exc:  # a read-only or full disk costs a re-decode next time, not this run
+            warnings.warn(f"could not cache decoded images in {_cache_folder()}: {exc}", stacklevel=2)
     return ImageSet(images, targets, classes, cache_key=key)
+
+
+def _check_fits_in_memory(folder: Path, count: int, size: int) -> None:
+    """DataError, pointing at StreamingImageFolder, when the decoded set would not fit in RAM."""
+    needed = count * 3 * size * size
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not POSIX: no guard
+        return
+    if needed > 0.8 * physical:
+        raise DataError(
+            f"{folder} holds {count} images: decoded at {size}x{size} they need {needed / 2**30:.1f} GiB, "
+            f"more than this machine's {physical / 2**30:.1f} GiB of memory allows; "
+            "use StreamingImageFolder with DataLoader workers instead"
+        )
 
 
 class StreamingImageFolder(torch.utils.data.Dataset):
@@ -292,8 +312,7 @@ class StreamingImageFolder(torch.utils.data.Dataset):
     Items are ``(uint8 (3, S, S) tensor, int target)``, decoded exactly as :func:`load_image_folder`
     does, so DataLoader workers can do the decoding in parallel; the batches the loader collates
     then go through the same :class:`TrainPreset` / :class:`EvalPreset` (on the GPU if there is one)
-    as in-memory data. Compute the statistics from a subset with :func:`compute_stats` (or from the
-    whole set by iterating a loader) since this class keeps nothing decoded.
+    as in-memory data. :func:`dataset_stats` accepts it too (one pass through a DataLoader, cached).
     """
 
     def __init__(self, folder: str | os.PathLike, size: int = 256):
@@ -301,6 +320,14 @@ class StreamingImageFolder(torch.utils.data.Dataset):
         self.size = size
         self.classes, self.samples = list_image_folder(self.folder)
         self.targets = torch.tensor([t for _, t in self.samples], dtype=torch.int64)
+        self._cache_key: str | None = None
+
+    @property
+    def cache_key(self) -> str:
+        """Same meaning as :attr:`ImageSet.cache_key` (statistics are cached under it); stats every file."""
+        if self._cache_key is None:
+            self._cache_key = _folder_key(self.folder, self.samples, self.classes, self.size)
+        return self._cache_key
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -352,24 +379,44 @@ class DatasetStats:
 def compute_stats(images: Tensor, *, batch_size: int = 64) -> DatasetStats:
     """Mean image and RGB covariance eigen-decomposition of uint8 (N, 3, S, S) images.
 
-    Works through the images ``batch_size`` at a time with float64 sums (sum of pixels per position;
-    sum and sum of outer products of RGB vectors), so memory stays small and a dataset of hundreds
-    of millions of pixels loses no precision. The covariance is the unbiased one (divides by the
-    pixel count minus one, as ``numpy.cov``).
+    Works through the images ``batch_size`` at a time (see :func:`compute_stats_from_batches`),
+    so memory stays small however large the set.
     """
     if images.ndim != 4 or images.shape[1] != 3 or images.shape[0] == 0:
         raise DataError(f"statistics need a non-empty (N, 3, S, S) image tensor, got shape {tuple(images.shape)}")
-    n, _, h, w = images.shape
-    pixel_sum = torch.zeros((3, h, w), dtype=torch.float64, device=images.device)
-    rgb_outer = torch.zeros((3, 3), dtype=torch.float64, device=images.device)
-    for start in range(0, n, batch_size):
-        batch = images[start : start + batch_size].to(torch.float64)
+    return compute_stats_from_batches(images.split(batch_size))
+
+
+def compute_stats_from_batches(batches: Iterable[Tensor]) -> DatasetStats:
+    """:func:`compute_stats` over an iterable of uint8 (B, 3, S, S) batches (e.g. from a DataLoader).
+
+    Accumulates float64 sums: the sum of pixels per position (for the mean image) and the sum and
+    sum of outer products of RGB vectors (for the covariance). Products and sums of integers stay
+    exact in float64 up to 2**53 (Imagenette's largest sum is 1.7e13), so even hundreds of millions
+    of pixels lose no precision. The covariance is the unbiased one (divides by the pixel count minus
+    one, as ``numpy.cov``); eigenvalues come back in decreasing order.
+    """
+    pixel_sum: Tensor | None = None
+    rgb_outer: Tensor | None = None
+    n = 0
+    for images in batches:
+        if images.ndim != 4 or images.shape[1] != 3:
+            raise DataError(f"statistics need (N, 3, S, S) image batches, got shape {tuple(images.shape)}")
+        batch = images.to(torch.float64)
+        if pixel_sum is None:
+            pixel_sum = torch.zeros(batch.shape[1:], dtype=torch.float64, device=batch.device)
+            rgb_outer = torch.zeros((3, 3), dtype=torch.float64, device=batch.device)
+        elif batch.shape[1:] != pixel_sum.shape:
+            raise DataError(f"image batches differ in size: {tuple(batch.shape[1:])} vs {tuple(pixel_sum.shape)}")
         pixel_sum += batch.sum(dim=0)
-        # Per-image (3, H*W) @ (H*W, 3) products: a view, no channels-first copy of the batch (twice as
-        # fast as one big matmul here). Products and sums of integers below 2**53 are exact in float64.
+        # Per-image (3, H*W) @ (H*W, 3) products of a view: no channels-first copy of the batch
+        # (measured twice as fast as one big matmul on a permuted copy).
         rgb = batch.flatten(2)
         rgb_outer += torch.bmm(rgb, rgb.transpose(1, 2)).sum(dim=0)
-    count = n * h * w
+        n += batch.shape[0]
+    if pixel_sum is None or rgb_outer is None or n == 0:
+        raise DataError("statistics need at least one image")
+    count = n * pixel_sum.shape[1] * pixel_sum.shape[2]
     mean_image = pixel_sum / n
     rgb_mean = pixel_sum.sum(dim=(1, 2)) / count
     covariance = (rgb_outer - count * torch.outer(rgb_mean, rgb_mean)) / max(count - 1, 1)
@@ -381,24 +428,43 @@ def compute_stats(images: Tensor, *, batch_size: int = 64) -> DatasetStats:
     return DatasetStats(mean_image.float(), eigvals.float(), eigvecs.float())
 
 
-def dataset_stats(image_set: ImageSet, *, cache: bool = True) -> DatasetStats:
-    """:func:`compute_stats` for a decoded set, computed once and cached next to the decoded data.
+def dataset_stats(
+    source: ImageSet | StreamingImageFolder,
+    *,
+    cache: bool = True,
+    batch_size: int = 256,
+    num_workers: int = 0,
+    progress: bool = False,
+) -> DatasetStats:
+    """The training set's statistics (section 2's mean image, section 4.1's RGB PCA), computed once.
 
-    The cache file is named by the set's ``cache_key`` (see :class:`ImageSet`), so a changed folder
-    gets new statistics; a hand-built set (no key) is computed every time.
+    ``source`` is a decoded :class:`ImageSet` or a :class:`StreamingImageFolder` (one pass through a
+    DataLoader with ``num_workers`` decoding workers). The result is cached next to the decoded data
+    under the source's ``cache_key``, so a changed folder gets new statistics; a hand-built
+    :class:`ImageSet` (no key) is computed every time.
     """
-    if not cache or image_set.cache_key is None:
-        return compute_stats(image_set.images)
-    path = _cache_folder() / f"stats-{image_set.cache_key[:32]}.pt"
-    if path.is_file():
+    key = source.cache_key
+    path = _cache_folder() / f"stats-{key[:32]}.pt" if key is not None else None
+    if cache and path is not None and path.is_file():
         try:
             obj = torch.load(path, map_location="cpu", weights_only=True)
-            if obj.get("format") == _STATS_FORMAT and obj.get("key") == image_set.cache_key:
+            if obj.get("format") == _STATS_FORMAT and obj.get("key") == key:
                 return DatasetStats.from_state_dict(obj["stats"])
         except Exception:  # noqa: BLE001 - unreadable cache: recompute below
             pass
-    stats = compute_stats(image_set.images)
-    atomic_save({"format": _STATS_FORMAT, "key": image_set.cache_key, "stats": stats.state_dict()}, path)
+    if isinstance(source, ImageSet):
+        stats = compute_stats(source.images)
+    else:
+        from tqdm.auto import tqdm
+
+        loader = torch.utils.data.DataLoader(source, batch_size=batch_size, num_workers=num_workers)
+        batches = tqdm(loader, desc="dataset statistics", unit="batch", disable=not progress, leave=False)
+        stats = compute_stats_from_batches(images for images, _ in batches)
+    if cache and path is not None:
+        try:
+            atomic_save({"format": _STATS_FORMAT, "key": key, "stats": stats.state_dict()}, path)
+        except OSError as exc:
+            warnings.warn(f"could not cache dataset statistics in {path.parent}: {exc}", stacklevel=2)
     return stats
 
 

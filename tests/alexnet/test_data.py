@@ -301,6 +301,42 @@ def test_dataset_stats_are_cached(tmp_path, monkeypatch):
     assert torch.equal(first.mean_image, second.mean_image) and torch.equal(first.eigvecs, second.eigvecs)
 
 
+def test_stats_from_batches_and_from_a_streaming_folder(tmp_path, monkeypatch):
+    root = _tiny_folder(tmp_path / "train", per_class=3)
+    image_set = load_image_folder(root, size=8, progress=False)
+    whole = compute_stats(image_set.images)
+    in_pieces = data.compute_stats_from_batches(image_set.images.split([1, 4, 1]))
+    for a, b in zip(whole.state_dict().values(), in_pieces.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b)
+    streaming = StreamingImageFolder(root, size=8)
+    streamed = dataset_stats(streaming, batch_size=4)
+    torch.testing.assert_close(streamed.mean_image, whole.mean_image)
+    torch.testing.assert_close(streamed.eigvals, whole.eigvals)
+    assert streaming.cache_key == image_set.cache_key  # same folder, same files, same size
+    with pytest.raises(DataError, match="at least one image"):
+        data.compute_stats_from_batches([])
+    monkeypatch.setattr(data, "compute_stats_from_batches", lambda *a, **k: pytest.fail("not cached"))
+    assert torch.equal(dataset_stats(StreamingImageFolder(root, size=8)).eigvecs, streamed.eigvecs)
+
+
+def test_too_big_for_memory_points_to_streaming(tmp_path):
+    with pytest.raises(DataError, match=r"need [0-9.]+ GiB, more than .* use StreamingImageFolder"):
+        data._check_fits_in_memory(tmp_path, 1_281_167 * 100, 256)
+    data._check_fits_in_memory(tmp_path, 10, 256)  # small sets pass
+
+
+def test_unwritable_cache_warns_and_still_loads(tmp_path, monkeypatch):
+    root = _tiny_folder(tmp_path / "train")
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(data, "atomic_save", full_disk)
+    with pytest.warns(UserWarning, match="could not cache decoded images .*No space left"):
+        image_set = load_image_folder(root, size=8, progress=False)
+    assert len(image_set) == 4
+
+
 # --------------------------------------------------------------------------------------------------
 # training augmentation
 
