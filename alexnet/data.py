@@ -172,9 +172,10 @@ def _decode_with_pil(path: Path) -> Tensor:
     from PIL import Image
 
     with Image.open(path) as im:
-        # convert("RGB") handles L, LA, P, RGBA (alpha dropped, as torchvision's RGB mode does), CMYK, I;16.
+        # convert("RGB") handles L, LA, P, RGBA (alpha dropped, as torchvision's RGB mode does), CMYK.
         rgb = im.convert("RGB")
-    # frombuffer shares memory with the bytes object; clone so the tensor owns writable storage.
+    # A bytearray is writable, so torch.frombuffer can use it without a warning; the permute below
+    # then makes the channels-first copy.
     data = torch.frombuffer(bytearray(rgb.tobytes()), dtype=torch.uint8)
     return data.view(rgb.height, rgb.width, 3).permute(2, 0, 1).contiguous()
 
@@ -364,6 +365,8 @@ class DatasetStats:
 
     @classmethod
     def from_state_dict(cls, d: dict[str, Tensor]) -> DatasetStats:
+        if not isinstance(d, dict):
+            raise DataError(f"dataset statistics must be a dict of tensors, not {type(d).__name__}")
         missing = {"mean_image", "eigvals", "eigvecs"} - set(d)
         if missing:
             raise DataError(f"dataset statistics are missing {', '.join(sorted(missing))}")
@@ -392,9 +395,10 @@ def compute_stats_from_batches(batches: Iterable[Tensor]) -> DatasetStats:
 
     Accumulates float64 sums: the sum of pixels per position (for the mean image) and the sum and
     sum of outer products of RGB vectors (for the covariance). Products and sums of integers stay
-    exact in float64 up to 2**53 (Imagenette's largest sum is 1.7e13), so even hundreds of millions
-    of pixels lose no precision. The covariance is the unbiased one (divides by the pixel count minus
-    one, as ``numpy.cov``); eigenvalues come back in decreasing order.
+    exact in float64 up to 2**53 (Imagenette's 262 million pixels keep every sum below 1.7e13); on
+    the full ImageNet the sums pass 2**53 and the relative rounding error is still only ~1e-16.
+    The covariance is the unbiased one (divides by the pixel count minus one, as ``numpy.cov``);
+    eigenvalues come back in decreasing order.
     """
     pixel_sum: Tensor | None = None
     rgb_outer: Tensor | None = None
@@ -429,7 +433,7 @@ def compute_stats_from_batches(batches: Iterable[Tensor]) -> DatasetStats:
 
 
 def dataset_stats(
-    source: ImageSet | StreamingImageFolder,
+    source: ImageSet | torch.utils.data.Dataset,
     *,
     cache: bool = True,
     batch_size: int = 256,
@@ -438,12 +442,13 @@ def dataset_stats(
 ) -> DatasetStats:
     """The training set's statistics (section 2's mean image, section 4.1's RGB PCA), computed once.
 
-    ``source`` is a decoded :class:`ImageSet` or a :class:`StreamingImageFolder` (one pass through a
-    DataLoader with ``num_workers`` decoding workers). The result is cached next to the decoded data
-    under the source's ``cache_key``, so a changed folder gets new statistics; a hand-built
-    :class:`ImageSet` (no key) is computed every time.
+    ``source`` is a decoded :class:`ImageSet`, or a :class:`StreamingImageFolder` (or any dataset of
+    ``(uint8 image, target)`` items, e.g. a ``Subset`` of one), read in one pass through a DataLoader
+    with ``num_workers`` decoding workers. The result is cached next to the decoded data under the
+    source's ``cache_key``, so a changed folder gets new statistics; a source without a key (a
+    hand-built :class:`ImageSet`, a ``Subset``) is computed every time.
     """
-    key = source.cache_key
+    key = getattr(source, "cache_key", None)
     path = _cache_folder() / f"stats-{key[:32]}.pt" if key is not None else None
     if cache and path is not None and path.is_file():
         try:
@@ -517,7 +522,8 @@ class TrainPreset:
     to each pixel, with p_i, l_i the eigenvectors and eigenvalues of the RGB covariance and
     a_i ~ N(0, 0.1). Taken literally with l_i in pixel^2 units this is not even in pixel units, and
     its size depends on the pixel scale: on the 0..255 scale the top eigenvalue of natural images is
-    several thousand, so a 1-sigma shift would be hundreds of grey levels and would wash images out.
+    in the thousands (14300 on Imagenette), so a 1-sigma shift would be 0.1 x 14300 = 1430 grey
+    levels, far outside the 0..255 range, while on the 0..1 scale the same formula does almost nothing.
     We use the standard deviation along each principal axis, ``scale_i = sqrt(l_i)``, in pixel units,
     which is the reading that makes the perturbation scale-free (the same relative size on 0..1 and
     0..255 data) and gives shifts of a few grey levels, an intensity/colour change the network should
@@ -527,9 +533,9 @@ class TrainPreset:
     about 14300, 1160, 224) that is a standard deviation of 12 grey levels along the brightness
     axis (1, 1, 1)/sqrt(3) and 3.4 and 1.5 along the two colour axes.
     Reimplementations differ here: fb.resnet.torch (and the many PyTorch ``Lighting`` copies of it)
-    multiplies by fixed ImageNet "eigval" numbers (0.2175, 0.0188, 0.0045) on the 0..1 scale, whose
-    size is that of a standard deviation, not a variance, giving shifts of the same order (0.1 x
-    0.2175 x 255 = 5.5 grey levels). ``pca_std=0`` switches the colour noise off for ablations.
+    multiplies by fixed ImageNet "eigval" numbers (0.2175, 0.0188, 0.0045) on the 0..1 scale; the
+    first is about the size of ImageNet's per-channel standard deviation (0.225) rather than of a
+    variance, and the shifts come out of the same order as ours (0.1 x 0.2175 x 255 = 5.5 grey levels). ``pca_std=0`` switches the colour noise off for ablations.
     """
 
     def __init__(self, stats: DatasetStats, crop_size: int = 227, pca_std: float = 0.1, flip: bool = True):
@@ -579,8 +585,8 @@ def _crop_and_centre(
     Why not a Python loop of per-image slices: on one uncontended CPU thread such a loop is about
     2.5x faster (its windows are views; here the mean's windows are materialised), but it runs one
     small parallel op per image, and with two threads on a busy 2-core machine (e.g. next to
-    DataLoader workers) it was measured 2-10x slower than this version; on a GPU it would be one
-    kernel launch per image. One code path also means the CPU tests test exactly the GPU code.
+    DataLoader workers) it was measured 2x slower than this version (and 10x slower than itself on
+    one thread); on a GPU it would be one kernel launch per image. One code path also means the CPU tests test exactly the GPU code.
     """
     n, width = images.shape[0], images.shape[-1]
     picks = torch.arange(n, device=images.device)
