@@ -1,0 +1,178 @@
+"""explorer.activations: hooks capture the right tensors and leave the shared model untouched."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torchvision.models import alexnet as torchvision_alexnet
+
+from alexnet.model import AlexNet
+from explorer.activations import (
+    LOGITS,
+    capture_activations,
+    channel_stats,
+    conv_layers,
+    feature_grid,
+    feature_stages,
+    grid_shape,
+    top_k,
+)
+
+PAPER_STAGES = [
+    "conv1", "relu1", "lrn1", "pool1", "conv2", "relu2", "lrn2", "pool2",
+    "conv3", "relu3", "conv4", "relu4", "conv5", "relu5", "pool5",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def model() -> AlexNet:
+    torch.manual_seed(0)
+    return AlexNet(num_classes=10, towers=2).eval()
+
+
+@pytest.fixture(scope="module")
+def x() -> torch.Tensor:
+    return torch.randn(1, 3, 227, 227, generator=torch.Generator().manual_seed(1)) * 60
+
+
+def test_stage_names_of_the_paper_network(model):
+    stages = feature_stages(model)
+    assert [s.name for s in stages] == PAPER_STAGES
+    assert {s.name: s.conv for s in stages}["lrn2"] == "conv2"
+    assert {s.name: s.label for s in stages}["relu1"] == "conv1 + ReLU"
+
+
+def test_stage_names_without_lrn_and_with_tanh():
+    names = [s.name for s in feature_stages(AlexNet(num_classes=10, lrn=False, init=False))]
+    assert "lrn1" not in names and "lrn2" not in names and names[:3] == ["conv1", "relu1", "pool1"]
+    labels = {s.name: s.label for s in feature_stages(AlexNet(num_classes=10, activation="tanh", init=False))}
+    assert labels["relu3"] == "conv3 + tanh"
+
+
+def test_stage_names_of_torchvision_alexnet():
+    net = torchvision_alexnet(weights=None).eval()
+    names = [s.name for s in feature_stages(net)]
+    assert names == [n for n in PAPER_STAGES if not n.startswith("lrn")]
+    assert conv_layers(net)["conv1"] is net.features[0]
+    assert conv_layers(net)["conv5"] is net.features[10]
+
+
+def test_captured_tensors_equal_a_hand_run_of_the_layers(model, x):
+    acts = capture_activations(model, x)
+    assert list(acts) == [*PAPER_STAGES, LOGITS]
+    with torch.no_grad():
+        conv1 = model.layer("conv1")(x)
+        assert torch.equal(acts["conv1"], conv1)
+        # conv1's output is overwritten by the in-place ReLU during the forward pass; the hook's copy is not.
+        assert (acts["conv1"] < 0).any()
+        assert torch.equal(acts["relu1"], F.relu(conv1))
+        assert torch.equal(acts["pool5"], model.features(x))
+        assert torch.equal(acts[LOGITS], model(x))
+    assert tuple(acts["pool1"].shape) == (1, 96, 27, 27)
+    assert tuple(acts["relu5"].shape) == (1, 256, 13, 13)
+
+
+def test_capture_leaves_the_model_untouched(model, x):
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    acts = capture_activations(model, x, ["relu2"])
+    assert list(acts) == ["relu2"]
+    assert not model.training
+    assert all(not m._forward_hooks for m in model.modules())
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert not acts["relu2"].requires_grad
+
+
+def test_hooks_are_removed_when_the_forward_pass_fails(model):
+    with pytest.raises(RuntimeError):
+        capture_activations(model, torch.zeros(1, 3, 20, 20))  # too small for the network
+    assert all(not m._forward_hooks for m in model.modules())
+
+
+def test_returned_tensors_are_copies(model, x):
+    first = capture_activations(model, x, ["pool1"])["pool1"]
+    first.zero_()
+    second = capture_activations(model, x, ["pool1"])["pool1"]
+    assert second.abs().sum() > 0
+
+
+def test_training_mode_and_unknown_layers_are_refused(x):
+    net = AlexNet(num_classes=10)
+    with pytest.raises(ValueError, match="eval mode"):
+        capture_activations(net, x)
+    with pytest.raises(KeyError, match="unknown layers"):
+        capture_activations(net.eval(), x, ["conv9"])
+
+
+def test_concurrent_captures_on_one_model_do_not_mix(model):
+    # Sessions share one model; each capture must see only its own forward pass.
+    inputs = [torch.full((1, 3, 227, 227), float(v)) for v in (-50, 0, 30, 80)]
+    with torch.no_grad():
+        expected = [model.features(t) for t in inputs]
+    results: dict[int, torch.Tensor] = {}
+
+    def work(i: int) -> None:
+        for _ in range(3):
+            results[i] = capture_activations(model, inputs[i], ["pool5"])["pool5"]
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(inputs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, want in enumerate(expected):
+        assert torch.equal(results[i], want)
+
+
+def test_channel_stats_by_hand():
+    act = torch.tensor([[[[0.0, 1.0], [2.0, 3.0]], [[0.0, 0.0], [0.0, -4.0]]]])
+    stats = channel_stats(act)
+    assert stats["channel"].tolist() == [0, 1]
+    assert stats["mean"].tolist() == [1.5, -1.0]
+    assert stats["max"].tolist() == [3.0, 0.0]
+    assert stats["min"].tolist() == [0.0, -4.0]
+    assert stats["zero_fraction"].tolist() == [0.25, 0.75]
+
+
+def test_feature_grid_layout_and_per_channel_contrast():
+    act = np.array(
+        [[[0, 1], [2, 3]], [[10, 10], [10, 10]], [[-1, 0], [0, 1]]],
+        dtype=np.float32,
+    )
+    grid = feature_grid(act, normalise="per-channel", colormap=None, pad=1)
+    assert grid_shape(3) == (2, 2)
+    assert grid.shape == (5, 5) and grid.dtype == np.uint8
+    assert grid[0:2, 0:2].tolist() == [[0, 85], [170, 255]]
+    assert grid[0:2, 3:5].tolist() == [[0, 0], [0, 0]]  # a constant map sits at the bottom of its range
+    assert grid[3:5, 0:2].tolist() == [[0, 128], [128, 255]]
+    assert (grid[2, :] == 255).all() and (grid[:, 2] == 255).all()  # white separators
+    assert (grid[3:5, 3:5] == 255).all()  # the empty fourth tile
+
+
+def test_feature_grid_shared_contrast_and_scale():
+    act = np.array([[[0, 5], [5, 0]], [[0, 10], [10, 0]]], dtype=np.float32)
+    grid = feature_grid(act, normalise="shared", colormap=None, pad=0)
+    assert grid.shape == (2, 4)
+    assert grid.tolist() == [[0, 128, 0, 255], [128, 0, 255, 0]]
+    big = feature_grid(act, normalise="shared", colormap=None, pad=0, scale=3)
+    assert big.shape == (6, 12) and (big[0:3, 3:6] == 128).all()
+    coloured = feature_grid(act, colormap="viridis")
+    assert coloured.shape == (2, 5, 3)
+    with pytest.raises(ValueError, match="normalise"):
+        feature_grid(act, normalise="log")
+
+
+def test_top_k_probabilities_by_hand():
+    logits = torch.tensor([[0.0, math.log(2.0), math.log(4.0), math.log(1.0)]])
+    rows = top_k(logits, 2, ["a", "b", "c", "d"])
+    assert [r["name"] for r in rows] == ["c", "b"]
+    assert [r["index"] for r in rows] == [2, 1]
+    assert rows[0]["probability"] == pytest.approx(4 / 8)
+    assert rows[1]["probability"] == pytest.approx(2 / 8)
+    unnamed = top_k(np.array([1.0, 3.0, 2.0]), 5, None)
+    assert [r["name"] for r in unnamed] == ["class 1", "class 2", "class 0"]
+    assert sum(r["probability"] for r in unnamed) == pytest.approx(1.0)

@@ -1,0 +1,271 @@
+"""explorer.images: every kind of bad or unusual upload is converted correctly or refused clearly."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from alexnet.data import DatasetStats, EvalPreset, decode_image_file
+from explorer.images import (
+    IMAGENET_MEAN_RGB,
+    ImageError,
+    image_hash,
+    load_image,
+    sample_images,
+    shrink_for_display,
+    to_network_input,
+)
+
+
+def encode(image: Image.Image, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def halves(width: int = 64, height: int = 48, left=(255, 0, 0), right=(0, 0, 255)) -> Image.Image:
+    """Left half one colour, right half another: orientation and colour are both easy to check."""
+    array = np.zeros((height, width, 3), np.uint8)
+    array[:, : width // 2] = left
+    array[:, width // 2 :] = right
+    return Image.fromarray(array)
+
+
+def png_with_header_size(width: int, height: int) -> bytes:
+    """A valid 1x1 PNG whose IHDR claims ``width`` x ``height``: a decompression bomb that costs nothing."""
+    data = bytearray(encode(Image.new("L", (1, 1)), "PNG"))
+    ihdr = data.index(b"IHDR")
+    data[ihdr + 4 : ihdr + 12] = struct.pack(">II", width, height)
+    crc = zlib.crc32(bytes(data[ihdr : ihdr + 17])) & 0xFFFFFFFF
+    data[ihdr + 17 : ihdr + 21] = struct.pack(">I", crc)
+    return bytes(data)
+
+
+# ---- accepted and converted ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "BMP", "WEBP"])
+def test_lossless_formats_round_trip_exactly(fmt):
+    original = halves()
+    options = {"lossless": True} if fmt == "WEBP" else {}
+    loaded = load_image(encode(original, fmt, **options))
+    assert loaded.mode == "RGB"
+    assert np.array_equal(np.asarray(loaded), np.asarray(original))
+
+
+def test_jpeg_is_decoded_close_to_the_original():
+    loaded = load_image(encode(halves(), "JPEG", quality=95))
+    assert loaded.size == (64, 48)
+    assert np.abs(np.asarray(loaded).astype(int) - np.asarray(halves()).astype(int)).mean() < 4
+
+
+def test_greyscale_becomes_three_equal_channels():
+    grey = Image.fromarray(np.arange(48 * 64, dtype=np.uint32).reshape(48, 64).astype(np.uint8), "L")
+    loaded = np.asarray(load_image(encode(grey, "PNG")))
+    assert loaded.shape == (48, 64, 3)
+    for channel in range(3):
+        assert np.array_equal(loaded[..., channel], np.asarray(grey))
+
+
+def test_sixteen_bit_greyscale_is_scaled_not_clipped():
+    # convert("RGB") on 16-bit data clips everything above 255 to white; we scale by 65535/255 = 257.
+    values = np.array([[0, 257 * 128, 65535, 257 * 10]], np.uint16).repeat(40, axis=0).repeat(10, axis=1)
+    image = Image.fromarray(values)
+    loaded = np.asarray(load_image(encode(image, "PNG")))
+    assert image.mode.startswith("I")
+    assert loaded[0, ::10, 0].tolist() == [0, 128, 255, 10]
+    assert np.array_equal(loaded[..., 0], loaded[..., 2])
+
+
+def test_cmyk_jpeg_becomes_rgb():
+    # Pure cyan in CMYK is (0, 255, 255) in RGB.
+    cmyk = Image.new("CMYK", (40, 40), (255, 0, 0, 0))
+    loaded = np.asarray(load_image(encode(cmyk, "JPEG", quality=95)))
+    assert np.abs(loaded.reshape(-1, 3).mean(axis=0) - [0, 255, 255]).max() < 6
+
+
+def test_transparent_pixels_become_white_and_opaque_ones_keep_their_colour():
+    rgba = np.zeros((40, 40, 4), np.uint8)
+    rgba[:, :20] = (255, 0, 0, 255)  # opaque red
+    rgba[:, 20:] = (0, 0, 0, 0)  # fully transparent black
+    loaded = np.asarray(load_image(encode(Image.fromarray(rgba, "RGBA"), "PNG")))
+    assert (loaded[:, :20] == (255, 0, 0)).all()
+    assert (loaded[:, 20:] == (255, 255, 255)).all()
+
+
+def test_half_transparent_pixels_are_blended_with_white():
+    rgba = np.zeros((40, 40, 4), np.uint8)
+    rgba[...] = (0, 0, 0, 128)
+    loaded = np.asarray(load_image(encode(Image.fromarray(rgba, "RGBA"), "PNG")))
+    assert np.abs(loaded.astype(int) - 127).max() <= 1
+
+
+def test_palette_images_with_and_without_transparency():
+    palette = Image.new("P", (40, 40), 1)
+    palette.putpalette([0, 0, 0, 10, 200, 30] + [0, 0, 0] * 254)
+    palette.paste(0, (0, 0, 20, 40))
+    plain = np.asarray(load_image(encode(palette, "PNG")))
+    assert (plain[:, 20:] == (10, 200, 30)).all() and (plain[:, :20] == 0).all()
+    transparent = np.asarray(load_image(encode(palette, "PNG", transparency=0)))
+    assert (transparent[:, :20] == 255).all()  # palette entry 0 is transparent -> white
+    assert (transparent[:, 20:] == (10, 200, 30)).all()
+
+
+def test_animated_gif_gives_its_first_frame():
+    frames = [Image.new("RGB", (40, 40), (250, 0, 0)), Image.new("RGB", (40, 40), (0, 0, 250))]
+    data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    assert Image.open(io.BytesIO(data)).n_frames == 2
+    loaded = np.asarray(load_image(data))
+    assert loaded[..., 0].min() > 200 and loaded[..., 2].max() < 50
+
+
+def test_exif_orientation_is_applied():
+    stored = halves(64, 48)  # red left, blue right, landscape as stored
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    loaded = load_image(encode(stored, "JPEG", quality=95, exif=exif.tobytes()))
+    assert loaded.size == (48, 64)  # portrait once upright
+    array = np.asarray(loaded).astype(int)
+    # Turning the picture clockwise brings its left (red) edge to the top.
+    assert array[:16, :, 0].mean() > 200 and array[:16, :, 2].mean() < 50
+    assert array[-16:, :, 2].mean() > 200 and array[-16:, :, 0].mean() < 50
+
+
+def test_smallest_accepted_size_is_cifar_sized():
+    assert load_image(encode(Image.new("RGB", (32, 32)), "PNG")).size == (32, 32)
+
+
+# ---- refused with a clear message ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "empty"),
+        (b"this is not an image at all, just some text", "not an image"),
+        (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n" + b"0" * 200, "not an image"),
+    ],
+)
+def test_non_images_are_refused(data, message):
+    with pytest.raises(ImageError, match=message):
+        load_image(data)
+
+
+def test_truncated_jpeg_is_refused():
+    data = encode(Image.fromarray(np.random.default_rng(0).integers(0, 255, (200, 200, 3), np.uint8)), "JPEG")
+    with pytest.raises(ImageError, match="damaged or truncated"):
+        load_image(data[: len(data) // 2])
+
+
+def test_truncated_header_is_refused():
+    data = encode(halves(), "PNG")
+    with pytest.raises(ImageError):
+        load_image(data[:30])
+
+
+def test_decompression_bomb_is_refused_before_decoding():
+    # 30000 x 30000 = 900 MP: past PIL's own bomb limit, refused from the header alone.
+    with pytest.raises(ImageError, match="too large|megapixels"):
+        load_image(png_with_header_size(30000, 30000))
+
+
+def test_image_over_our_pixel_limit_is_refused_with_its_size():
+    # 9000 x 8000 = 72 MP: under PIL's limit (179 MP) but over ours (60 MP).
+    with pytest.raises(ImageError, match=r"9000x8000 = 72 megapixels; the limit is 60"):
+        load_image(png_with_header_size(9000, 8000))
+
+
+def test_pixel_limit_is_a_parameter():
+    with pytest.raises(ImageError, match="megapixels"):
+        load_image(encode(halves(64, 48), "PNG"), max_pixels=1000)
+
+
+def test_one_pixel_image_is_refused():
+    with pytest.raises(ImageError, match=r"only 1x1 pixels"):
+        load_image(encode(Image.new("RGB", (1, 1)), "PNG"))
+
+
+def test_tiff_is_refused_by_name():
+    with pytest.raises(ImageError, match="TIFF images are not supported"):
+        load_image(encode(halves(), "TIFF"))
+
+
+# ---- network input -------------------------------------------------------------------------------
+
+
+def test_network_input_of_a_constant_image_is_colour_minus_imagenet_mean():
+    image = Image.new("RGB", (300, 400), (200, 100, 50))
+    view, x = to_network_input(image, None)
+    assert view.shape == (3, 227, 227) and view.dtype == np.uint8
+    assert x.shape == (1, 3, 227, 227) and x.dtype == torch.float32
+    expected = torch.tensor([200.0, 100.0, 50.0]) - torch.tensor(IMAGENET_MEAN_RGB)
+    assert torch.allclose(x[0, :, 100, 100], expected)
+    assert torch.allclose(x, expected.view(1, 3, 1, 1).expand_as(x))
+
+
+def test_network_input_matches_the_training_pipeline(tmp_path):
+    # The same PNG through alexnet.data (torchvision decoder, resize, crop, EvalPreset) and through
+    # the dashboard (PIL decoder, to_network_input) must give the same tensor.
+    rng = np.random.default_rng(1)
+    array = rng.integers(0, 256, (300, 420, 3), np.uint8)
+    path = tmp_path / "photo.png"
+    Image.fromarray(array).save(path)
+    stats = DatasetStats(
+        mean_image=torch.from_numpy(rng.uniform(0, 255, (3, 256, 256)).astype(np.float32)),
+        eigvals=torch.ones(3),
+        eigvecs=torch.eye(3),
+    )
+    reference = EvalPreset(stats)(decode_image_file(path).unsqueeze(0))
+    view, x = to_network_input(load_image(path.read_bytes()), stats)
+    assert torch.equal(x, reference)
+    crop = decode_image_file(path)[:, 14:241, 14:241].numpy()
+    assert np.array_equal(view, crop)
+
+
+def test_network_view_of_a_256_square_image_is_its_centre_crop():
+    array = np.random.default_rng(2).integers(0, 256, (256, 256, 3), np.uint8)
+    view, _ = to_network_input(Image.fromarray(array), None)
+    assert np.array_equal(view, array[14:241, 14:241].transpose(2, 0, 1))
+
+
+def test_shrink_for_display_keeps_small_images_and_bounds_large_ones():
+    small = Image.new("RGB", (800, 600))
+    assert shrink_for_display(small) is small
+    large = shrink_for_display(Image.new("RGB", (4000, 3000)))
+    assert large.size == (1365, 1024)
+
+
+# ---- hashes and samples --------------------------------------------------------------------------
+
+
+def test_image_hash_is_sha256_of_the_bytes():
+    assert image_hash(b"abc") == hashlib.sha256(b"abc").hexdigest()
+    assert image_hash(b"abc") != image_hash(b"abd")
+
+
+def test_bundled_samples_load_without_a_data_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("ALEXNET_DATA_ROOT", str(tmp_path / "absent"))
+    samples = sample_images()
+    assert {"cat", "coffee", "astronaut", "rocket"} <= set(samples)
+    for path in samples.values():
+        image = load_image(path.read_bytes())
+        assert min(image.size) >= 256  # big enough for the paper's 256 -> 227 crop without upscaling
+        assert path.stat().st_size < 100_000
+
+
+def test_gallery_images_are_added_when_present(tmp_path, monkeypatch):
+    gallery = tmp_path / "gallery"
+    gallery.mkdir()
+    Image.new("RGB", (300, 300)).save(gallery / "n01440764_tench.JPEG")
+    (gallery / "gallery.tsv").write_text("not an image\n")
+    monkeypatch.setenv("ALEXNET_DATA_ROOT", str(tmp_path))
+    samples = sample_images()
+    assert samples["gallery: tench"] == gallery / "n01440764_tench.JPEG"
+    assert not any("tsv" in name for name in samples)
