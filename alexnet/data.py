@@ -535,7 +535,8 @@ class TrainPreset:
     Reimplementations differ here: fb.resnet.torch (and the many PyTorch ``Lighting`` copies of it)
     multiplies by fixed ImageNet "eigval" numbers (0.2175, 0.0188, 0.0045) on the 0..1 scale; the
     first is about the size of ImageNet's per-channel standard deviation (0.225) rather than of a
-    variance, and the shifts come out of the same order as ours (0.1 x 0.2175 x 255 = 5.5 grey levels). ``pca_std=0`` switches the colour noise off for ablations.
+    variance, and the shifts come out of the same order as ours (0.1 x 0.2175 x 255 = 5.5 grey levels).
+    ``pca_std=0`` switches the colour noise off for ablations.
     """
 
     def __init__(self, stats: DatasetStats, crop_size: int = 227, pca_std: float = 0.1, flip: bool = True):
@@ -586,7 +587,8 @@ def _crop_and_centre(
     2.5x faster (its windows are views; here the mean's windows are materialised), but it runs one
     small parallel op per image, and with two threads on a busy 2-core machine (e.g. next to
     DataLoader workers) it was measured 2x slower than this version (and 10x slower than itself on
-    one thread); on a GPU it would be one kernel launch per image. One code path also means the CPU tests test exactly the GPU code.
+    one thread); on a GPU it would be one kernel launch per image. One code path also means the
+    CPU tests test exactly the GPU code.
     """
     n, width = images.shape[0], images.shape[-1]
     picks = torch.arange(n, device=images.device)
