@@ -546,6 +546,20 @@ def _unwrap(model: nn.Module) -> AlexNet:
     return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
 
 
+def epoch_indices(size: int, *, seed: int, epoch: int, rank: int = 0, world_size: int = 1) -> Tensor:
+    """This process's training-image order for ``epoch``: a shard of one seeded shuffle.
+
+    All processes draw the same permutation (seeded by ``seed`` and ``epoch``) and
+    process ``rank`` takes every ``world_size``-th index from position ``rank``.
+    The shards are disjoint and equally long (the last ``size % world_size``
+    images of the permutation sit this epoch out), so every process takes the
+    same number of steps, as DistributedDataParallel requires.
+    """
+    order = torch.randperm(size, generator=torch.Generator().manual_seed(_epoch_seed(seed, epoch, 0)))
+    per_rank = size // world_size
+    return order[rank : per_rank * world_size : world_size]
+
+
 def _epoch_seed(seed: int, epoch: int, stream: int) -> int:
     """A 63-bit seed for (run seed, epoch, stream), so each epoch's randomness is independent and replayable."""
     digest = hashlib.sha256(f"{seed}/{epoch}/{stream}".encode()).digest()
@@ -664,10 +678,9 @@ def _fit(config, resume, dist, data_root, TrainPreset, EvalPreset) -> dict[str, 
     for epoch in range(start_epoch + 1, config.epochs + 1):
         started = time.perf_counter()
         torch.manual_seed(_epoch_seed(config.seed, epoch, 1000 + dist.rank))  # dropout masks
-        order = torch.randperm(data.train_size, generator=torch.Generator().manual_seed(
-            _epoch_seed(config.seed, epoch, 0)))
-        per_rank = data.train_size // dist.world_size  # equal shards: every process takes as many steps
-        shard = order[dist.rank : per_rank * dist.world_size : dist.world_size]
+        shard = epoch_indices(data.train_size, seed=config.seed, epoch=epoch, rank=dist.rank,
+                              world_size=dist.world_size)
+        per_rank = shard.shape[0]
         augment = torch.Generator(device=device).manual_seed(_epoch_seed(config.seed, epoch, 2000 + dist.rank))
         if config.stream:
             sampler.indices = shard.tolist()

@@ -1,0 +1,247 @@
+"""Training loop, evaluation, run folders, checkpoints/snapshots, determinism and resume (on tiny data)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from alexnet.checkpoint import FORMAT, load_checkpoint, model_from_checkpoint
+from alexnet.config import TrainConfig
+from alexnet.data import DatasetStats, EvalPreset
+from alexnet.model import AlexNet
+from alexnet.train import (
+    CHECKPOINT_FILE,
+    TrainError,
+    epoch_indices,
+    evaluate,
+    fit,
+    iterate_batches,
+    list_runs,
+    list_snapshots,
+    read_metrics,
+    topk_errors,
+    topk_wrong,
+)
+
+CLASS_NAMES = {"n001": "red thing", "n002": "green thing", "n003": "blue thing"}
+
+
+def make_image_folder(root: Path, *, train: int = 4, val: int = 2, size: int = 64, names: bool = True) -> Path:
+    """A tiny ImageFolder dataset: 3 classes (tinted noise), ``train``/``val`` PNGs per class, classes.tsv."""
+    rng = np.random.default_rng(0)
+    for split, count in (("train", train), ("val", val)):
+        for c, wnid in enumerate(CLASS_NAMES):
+            folder = root / split / wnid
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(count):
+                pixels = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+                pixels[..., c] = 230
+                Image.fromarray(pixels).save(folder / f"{i}.png")
+    if names:
+        rows = "".join(f"{i}\t{w}\t{n}\n" for i, (w, n) in enumerate(CLASS_NAMES.items()))
+        (root / "classes.tsv").write_text("index\twnid\tname\n" + rows, encoding="utf-8")
+    return root
+
+
+def tiny_config(data: Path, runs: Path, **overrides) -> TrainConfig:
+    values = dict(data=str(data), runs_dir=str(runs), name="tiny", epochs=1, batch_size=6, eval_batch_size=6,
+                  towers=2, progress=False, val_subset=3, snapshot_epochs=(0, 1))
+    return TrainConfig(**{**values, **overrides})
+
+
+# --- metrics ---------------------------------------------------------------------------------------
+
+
+def test_topk_hand_checked():
+    scores = torch.tensor([
+        [0.1, 0.5, 0.2, 0.0, 0.3, 0.9],  # target 5: top-1 right
+        [0.9, 0.1, 0.2, 0.3, 0.4, 0.5],  # target 1: lowest score -> wrong in top-1 and top-5
+        [0.0, 0.2, 0.1, 0.9, 0.3, 0.4],  # target 4: 3rd best -> top-1 wrong, top-5 right
+    ])
+    targets = torch.tensor([5, 1, 4])
+    assert topk_wrong(scores, targets, (1, 5)) == [2, 1]
+    assert topk_errors(scores, targets) == pytest.approx((2 / 3, 1 / 3))
+    # fewer classes than k: every target is inside the top k
+    assert topk_errors(scores[:, :3], torch.tensor([0, 1, 2]), (1, 5))[1] == 0.0
+    with pytest.raises(ValueError):
+        topk_errors(scores[:0], targets[:0])
+
+
+def test_epoch_indices_shards_are_disjoint_equal_and_reseeded_per_epoch():
+    shards = [epoch_indices(11, seed=3, epoch=1, rank=r, world_size=3) for r in range(3)]
+    assert [len(s) for s in shards] == [3, 3, 3]
+    together = torch.cat(shards)
+    assert len(set(together.tolist())) == 9 and set(together.tolist()) <= set(range(11))
+    single = epoch_indices(11, seed=3, epoch=1)
+    assert sorted(single.tolist()) == list(range(11))
+    assert torch.equal(single, epoch_indices(11, seed=3, epoch=1))
+    assert not torch.equal(single, epoch_indices(11, seed=3, epoch=2))
+    assert not torch.equal(single, epoch_indices(11, seed=4, epoch=1))
+
+
+def test_iterate_batches_slices_in_index_order():
+    images = torch.arange(5)[:, None].expand(5, 2)
+    targets = torch.arange(5)
+    got = [t.tolist() for _, t in iterate_batches(images, targets, 2, torch.tensor([4, 0, 3, 1, 2]))]
+    assert got == [[4, 0], [3, 1], [2]]
+    assert [t.tolist() for _, t in iterate_batches(images, targets, 3)] == [[0, 1, 2], [3, 4]]
+
+
+# --- evaluate ----------------------------------------------------------------------------------------
+
+
+class CornerReader(nn.Module):
+    """Two logits from each crop's top-left and bottom-right pixel (red channel): position matters."""
+
+    def forward(self, x):
+        return torch.stack([x[:, 0, 0, 0], x[:, 0, -1, -1]], dim=1) / 50.0
+
+
+def _zero_stats(size: int) -> DatasetStats:
+    return DatasetStats(torch.zeros(3, size, size), torch.ones(3), torch.eye(3))
+
+
+def test_evaluate_centre_and_ten_crop_against_direct_computation():
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (7, 3, 12, 12), dtype=torch.uint8, generator=generator)
+    targets = torch.tensor([0, 1, 0, 1, 1, 0, 1])
+    preset = EvalPreset(_zero_stats(12), crop_size=8)
+    model = CornerReader()
+    device = torch.device("cpu")
+
+    centre = evaluate(model, iterate_batches(images, targets, 3), preset, device=device)
+    expected = topk_errors(model(preset(images)), targets, (1, 5))
+    assert (centre["top1_error"], centre["top5_error"]) == pytest.approx(expected)
+    assert centre["images"] == 7
+
+    ten = evaluate(model, iterate_batches(images, targets, 4), preset, device=device, ten_crop=True)
+    averaged = torch.stack([model(preset.ten_crop(images[i : i + 1])[0]).softmax(1).mean(0) for i in range(7)])
+    assert ten["top1_error"] == pytest.approx(topk_errors(averaged, targets, (1,))[0])
+    # the ten-crop average is of softmax outputs, not of logits: check it picks the same as a by-hand average
+    assert 0.0 <= ten["top1_error"] <= 1.0 and ten["top5_error"] == 0.0
+
+
+def test_evaluate_restores_training_mode():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 2), nn.Dropout(0.5))
+    model.train()
+    images = torch.zeros(2, 3, 8, 8, dtype=torch.uint8)
+    evaluate(model, [(images, torch.tensor([0, 1]))], EvalPreset(_zero_stats(8), crop_size=8),
+             device=torch.device("cpu"))
+    assert model.training
+
+
+# --- run folders ---------------------------------------------------------------------------------------
+
+
+def test_read_metrics_tolerates_only_a_torn_last_line(tmp_path):
+    assert read_metrics(tmp_path) == []
+    (tmp_path / "metrics.jsonl").write_text('{"epoch": 1}\n{"epoch": 2}\n{"epoch": 3, "lo', encoding="utf-8")
+    assert read_metrics(tmp_path) == [{"epoch": 1}, {"epoch": 2}]
+    (tmp_path / "metrics.jsonl").write_text('{"epoch": 1}\n{"ep\n{"epoch": 3}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="line 2"):
+        read_metrics(tmp_path)
+
+
+def test_list_snapshots_and_runs(tmp_path):
+    run = tmp_path / "a"
+    (run / "snapshots").mkdir(parents=True)
+    for name in ("epoch_000.pt", "epoch_012.pt", "epoch_003.pt", "notes.txt", "epoch_x.pt"):
+        (run / "snapshots" / name).write_bytes(b"")
+    assert list_snapshots(run) == {0: run / "snapshots/epoch_000.pt", 3: run / "snapshots/epoch_003.pt",
+                                   12: run / "snapshots/epoch_012.pt"}
+    assert list(list_snapshots(run)) == [0, 3, 12]
+    assert list_snapshots(tmp_path / "missing") == {}
+    (run / "config.json").write_text("{}")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "metrics.jsonl").write_text("")
+    (tmp_path / "not-a-run").mkdir()
+    assert list_runs(tmp_path) == [tmp_path / "a", tmp_path / "b"]
+    assert list_runs(tmp_path / "nowhere") == []
+
+
+# --- fit ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    return make_image_folder(tmp_path_factory.mktemp("tiny-data"))
+
+
+@pytest.mark.slow
+def test_fit_writes_run_folder_checkpoint_and_snapshots(tiny_data, tmp_path):
+    config = tiny_config(tiny_data, tmp_path)
+    last = fit(config)
+    run = tmp_path / "tiny"
+
+    records = read_metrics(run)
+    assert [r["epoch"] for r in records] == [1]
+    record = records[0]
+    assert record == last
+    for key in ("train_loss", "train_top1_error", "val_top1_error", "val_top5_error", "lr", "images_per_s",
+                "val_ten_crop_top1_error", "val_ten_crop_top5_error"):  # last epoch: 10 crops too
+        assert isinstance(record[key], float), key
+    assert record["train_images"] == 12 and record["val_images"] == 3 and record["lr"] == 0.01
+    assert json.loads((run / "config.json").read_text()) == json.loads(config.to_json())
+
+    checkpoint = load_checkpoint(run / CHECKPOINT_FILE)
+    assert checkpoint["format"] == FORMAT and checkpoint["epoch"] == 1
+    assert TrainConfig.from_dict(checkpoint["train_config"]) == config
+    assert checkpoint["metrics"] == records
+    assert checkpoint["class_names"] == list(CLASS_NAMES.values())  # from classes.tsv
+    assert checkpoint["classes"] == list(CLASS_NAMES)
+    assert set(checkpoint["data_stats"]) == {"mean_image", "eigvals", "eigvecs"}
+    assert checkpoint["scheduler"]["best"] == record["val_top1_error"]
+    assert set(checkpoint["optimizer"]["state"])  # momentum velocities saved
+    model = model_from_checkpoint(checkpoint)
+    assert model.config.towers == 2 and model.config.num_classes == 3
+
+    snapshots = list_snapshots(run)
+    assert list(snapshots) == [0, 1]
+    initial = load_checkpoint(snapshots[0])
+    assert set(initial["model"]) == {f"features.conv{i}.{p}" for i in range(1, 6) for p in ("weight", "bias")}
+    assert all(v.dtype == torch.float16 for v in initial["model"].values())
+    assert initial["epoch"] == 0 and initial["class_names"] == checkpoint["class_names"]
+    torch.manual_seed(config.seed)
+    fresh = AlexNet(num_classes=3, towers=2)  # epoch 0 = the initial weights, drawn with the run's seed
+    assert torch.equal(initial["model"]["features.conv1.weight"], fresh.features.conv1.weight.detach().half())
+    partial = model_from_checkpoint(load_checkpoint(snapshots[1]), strict=False)
+    torch.testing.assert_close(partial.features.conv5.weight, model.features.conv5.weight.half().float())
+
+    with pytest.raises(TrainError, match="--resume"):
+        fit(config)  # never overwrites a run by accident
+
+
+@pytest.mark.slow
+def test_fit_is_deterministic_and_resume_matches_an_uninterrupted_run(tiny_data, tmp_path):
+    def weights(name):
+        return load_checkpoint(tmp_path / name / CHECKPOINT_FILE)["model"]
+
+    one_a = tiny_config(tiny_data, tmp_path, name="one-a", train_subset=6, snapshot_epochs=())
+    fit(one_a)
+    fit(one_a.replace(name="one-b"))
+    a, b = weights("one-a"), weights("one-b")
+    assert all(torch.equal(a[k], b[k]) for k in a)  # bit-identical on CPU
+
+    fit(one_a.replace(name="two", epochs=2))
+    fit(one_a.replace(epochs=2), resume=True)  # continue one-a from its epoch-1 checkpoint
+    resumed, straight = weights("one-a"), weights("two")
+    assert all(torch.equal(resumed[k], straight[k]) for k in straight)
+    assert [r["epoch"] for r in read_metrics(tmp_path / "one-a")] == [1, 2]
+    assert load_checkpoint(tmp_path / "one-a" / CHECKPOINT_FILE)["epoch"] == 2
+
+
+def test_fit_refuses_bad_data_with_one_line_errors(tmp_path):
+    from alexnet.data import DataError
+
+    with pytest.raises(DataError, match="not found"):
+        fit(TrainConfig(data=str(tmp_path / "nope"), runs_dir=str(tmp_path / "runs"), progress=False))
+    (tmp_path / "flat" / "train").mkdir(parents=True)
+    (tmp_path / "flat" / "val").mkdir()
+    with pytest.raises(DataError, match="no class folders"):
+        fit(TrainConfig(data=str(tmp_path / "flat"), runs_dir=str(tmp_path / "runs"), progress=False))
