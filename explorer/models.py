@@ -123,12 +123,13 @@ def _natural_key(text: str) -> list[Any]:
 
 def available_models(runs_dir: str | os.PathLike | None = None) -> list[ModelOption]:
     """Every model the sidebar offers; the first is the default. Cheap: reads no weights."""
-    from alexnet.pretrained import torchvision_weights_available
-    from alexnet.reference import REFERENCE_DIR, reference_available
+    from alexnet import pretrained, reference
 
     options: list[ModelOption] = []
-    if reference_available():
-        options.append(ModelOption("reference", "Reference AlexNet (bundled, two towers)", "reference", REFERENCE_DIR))
+    # Module attributes read at call time (not default arguments), so tests can point them elsewhere.
+    if reference.reference_available(reference.REFERENCE_DIR):
+        label = "Reference AlexNet (bundled, two towers)"
+        options.append(ModelOption("reference", label, "reference", reference.REFERENCE_DIR))
     options.append(
         ModelOption("paper-init", "Paper AlexNet, untrained (two towers, paper initialisation)", "paper-init")
     )
@@ -142,7 +143,7 @@ def available_models(runs_dir: str | os.PathLike | None = None) -> list[ModelOpt
             for snap in sorted(snapshots, key=lambda p: _natural_key(str(p.relative_to(run)))):
                 rel = snap.relative_to(run).as_posix()
                 options.append(ModelOption(f"run:{run.name}/{rel}", f"Run {run.name}: {rel}", "run", snap))
-    if torchvision_weights_available():
+    if pretrained.torchvision_weights_available():
         options.append(
             ModelOption(
                 "torchvision", "torchvision AlexNet, ImageNet weights (later single-tower variant)", "torchvision"
@@ -269,9 +270,9 @@ def load_model(option: ModelOption) -> LoadedModel:
     if option.kind == "torchvision":
         return _torchvision()
     if option.kind == "reference":
-        from alexnet.reference import REFERENCE_DIR, WEIGHTS_FILE
+        from alexnet import reference
 
-        checkpoint = load_checkpoint(Path(option.path or REFERENCE_DIR) / WEIGHTS_FILE)
+        checkpoint = load_checkpoint(Path(option.path or reference.REFERENCE_DIR) / reference.WEIGHTS_FILE)
         return _from_checkpoint(checkpoint, key="reference", label="Reference AlexNet", kind="reference")
     if option.kind == "run":
         if option.path is None:

@@ -73,9 +73,20 @@ def conv_checkpoint(tmp_path_factory, small_model):
 def test_default_list_on_a_fresh_machine(tmp_path, monkeypatch):
     monkeypatch.setattr("alexnet.pretrained.torchvision_weights_available", lambda *a, **k: False)
     options = available_models(tmp_path / "no_runs_here")
-    expected_first = "reference" if reference_available() else "paper-init"
-    assert options[0].kind == expected_first
-    assert [o.kind for o in options] == (["reference", "paper-init"] if reference_available() else ["paper-init"])
+    expected = ["reference", "paper-init"] if reference_available() else ["paper-init"]
+    assert [o.kind for o in options] == expected
+
+
+def test_reference_is_listed_first_when_it_ships(tmp_path, monkeypatch):
+    monkeypatch.setattr("alexnet.pretrained.torchvision_weights_available", lambda *a, **k: False)
+    (tmp_path / "reference").mkdir()
+    (tmp_path / "reference" / "conv_weights.pt").write_bytes(b"x")
+    monkeypatch.setattr("alexnet.reference.REFERENCE_DIR", tmp_path / "reference")
+    options = available_models(tmp_path / "no_runs_here")
+    assert [o.kind for o in options] == ["reference", "paper-init"]
+    assert options[0].path == tmp_path / "reference"
+    monkeypatch.setattr("alexnet.reference.REFERENCE_DIR", tmp_path / "absent")
+    assert available_models(tmp_path / "no_runs_here")[0].kind == "paper-init"
 
 
 def test_runs_and_snapshots_are_listed(tmp_path, monkeypatch):
