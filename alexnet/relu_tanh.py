@@ -766,10 +766,11 @@ def matplotlib_figure(results: dict) -> Any:
     for r in results["runs"]:
         _, ls, color, label = _STYLE[r["activation"]]
         epochs = r.get("epochs") or list(range(1, len(r["train_error"]) + 1))
-        ys = [0.9] + [1.0 if e is None else e for e in r["train_error"]]
-        top = max(top, min(0.9, max(ys[1:] or [0])))
-        ax.plot([0] + list(epochs), ys, ls, color=color, lw=1.4,
-                label=None if r["activation"] in seen else label)
+        ys = [1.0 if e is None else e for e in r["train_error"]]
+        top = max(top, min(0.9, max(ys or [0])))
+        # Measured points only (epoch 1 onwards), as in the paper's plot.
+        ax.plot(list(epochs), ys, ls, color=color, lw=1.4,
+                label=None if r["activation"] in seen else f"{label} (lr {r['lr']:g})")
         seen.add(r["activation"])
     target = results["config"].get("target_error", 0.25)
     ax.axhline(target, color="0.3", lw=0.8, ls=":")
@@ -802,7 +803,7 @@ def plotly_figure(results: dict | list[dict]) -> Any:
             epochs = r.get("epochs") or list(range(1, len(r["train_error"]) + 1))
             to25 = (r.get("epochs_to_25") or {}).get(res["error_measure"].get("decision", "running"))
             fig.add_trace(go.Scatter(
-                x=[0] + list(epochs), y=[0.9] + list(r["train_error"]), mode="lines",
+                x=list(epochs), y=list(r["train_error"]), mode="lines+markers", marker={"size": 4},
                 line={"dash": dash, "color": color, "width": 2},
                 name=f"{tag}{label} seed {r['seed']} (lr {r['lr']:g}, 25% at epoch {to25})",
                 legendgroup=f"{k}-{r['activation']}",

@@ -87,7 +87,7 @@ def _synthetic_results():
         for act, errs in (("relu", [0.7, 0.4, 0.24, 0.2]), ("tanh", [0.8, 0.6, 0.5, 0.4, 0.3, 0.24, 0.2])):
             row = _run(act, seed, errs)
             row.update(epochs=list(range(1, len(errs) + 1)), train_error=errs, loss=[1.0] * len(errs),
-                       test_error=0.4)
+                       test_error=0.4, lr=0.01 if act == "relu" else 0.003)
             runs.append(row)
     return {
         "format": rt.RESULTS_FORMAT, "config": ReluTanhConfig().to_dict(), "runs": runs,
@@ -115,7 +115,7 @@ def test_figures_draw_solid_relu_dashed_tanh_and_the_25_percent_line():
     fig = matplotlib_figure(res)
     ax = fig.axes[0]
     styles = {line.get_label(): line.get_linestyle() for line in ax.get_lines() if not line.get_label().startswith("_")}
-    assert styles == {"ReLU": "-", "tanh": "--"}
+    assert styles == {"ReLU (lr 0.01)": "-", "tanh (lr 0.003)": "--"}
     assert any(list(line.get_ydata()) == [0.25, 0.25] for line in ax.get_lines())
     pf = plotly_figure(res)
     dashes = {t.name.split()[0]: t.line.dash for t in pf.data}
@@ -132,7 +132,7 @@ def test_curves_table_has_one_row_per_epoch():
                        "train_error": 0.7, "running_error": 0.7, "post_epoch_error": 0.7, "loss": 1.0}
 
 
-def _learnable_cifar(n_train=300, n_test=60, seed=0):
+def _learnable_cifar(n_train=256, n_test=40, seed=0):
     """Small CIFAR-shaped data whose class sets the mean colour of a few patches (a network can learn it)."""
     from alexnet.cifar10 import CLASSES, Cifar10
 
@@ -150,9 +150,10 @@ def _learnable_cifar(n_train=300, n_test=60, seed=0):
     return Cifar10(xtr, ytr, xte, yte, CLASSES, "generated")
 
 
+@pytest.mark.slow
 def test_quick_experiment_on_generated_data_writes_everything_and_resumes(tmp_path, monkeypatch):
-    cfg = ReluTanhConfig.quick(threads=1, lr_grid=(0.003, 0.03), max_epochs=3, target_error=0.5,
-                               conditions=("no-momentum",))
+    cfg = ReluTanhConfig.quick(threads=1, lr_grid=(0.003, 0.03), max_epochs=2, target_error=0.5,
+                               conditions=("no-momentum",), test_images=40)
     seen = []
     res = run_experiment(cfg, lambda f, m: seen.append(f), data=_learnable_cifar(), out_dir=tmp_path, command="t")
     assert res["status"] == "complete" and res["command"] == "t"
@@ -163,7 +164,7 @@ def test_quick_experiment_on_generated_data_writes_everything_and_resumes(tmp_pa
         assert res["chosen_lr"][act] in (0.003, 0.03)
     assert {(r["activation"], r["seed"]) for r in res["runs"]} == {("relu", 0), ("tanh", 0)}
     for r in res["runs"]:
-        assert len(r["running_error"]) == len(r["post_epoch_error"]) == len(r["epochs"]) <= 3
+        assert len(r["running_error"]) == len(r["post_epoch_error"]) == len(r["epochs"]) <= 2
         assert 0.0 <= r["test_error"] <= 1.0
         assert r["stopped"] in ("target", "max_epochs", "diverged")
     cond = res["conditions"][0]
@@ -177,10 +178,11 @@ def test_quick_experiment_on_generated_data_writes_everything_and_resumes(tmp_pa
     assert again["runs"] == res["runs"] and again["sweep"] == res["sweep"]
 
 
+@pytest.mark.slow
 def test_training_on_learnable_data_reaches_the_target_and_stops(tmp_path):
     cfg = ReluTanhConfig.quick(threads=1, activations=("relu",), fixed_lr=(("relu", 0.003),), max_epochs=8,
                                target_error=0.3, epochs_after_target=1, init="pytorch", eval_train_images=None)
-    res = run_experiment(cfg, data=_learnable_cifar(seed=1))
+    res = run_experiment(cfg, data=_learnable_cifar(n_train=400, seed=1))
     (run,) = res["runs"]
     assert res["sweep"] == {} and run["lr"] == 0.003
     reached = run["epochs_to_25"]["running"]
