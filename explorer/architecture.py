@@ -197,38 +197,41 @@ class Difference:
     """One point of comparison; ``measure`` names a ``measure_model`` key where it is measurable."""
 
     topic: str
-    writeup: str  # what the popular write-up's code does (quoted from PAPER.md), or "as the paper"
+    writeup: str  # what the popular write-up's code does (quoted from PAPER.md), or NOT_RECORDED
     measure: str | None = None  # key into measure_model's dict
     paper_text: str = ""  # used only when measure is None
     torchvision_text: str = ""  # used only when measure is None
     why: str = ""
 
 
+# The write-up's column records only what PAPER.md lists as its differences from the paper.
+NOT_RECORDED = "-"
+
 DIFFERENCES: tuple[Difference, ...] = (
-    Difference("input size", "as the paper", "input",
+    Difference("input size", NOT_RECORDED, "input",
                why="227 is the size at which conv1 (11x11, stride 4, no padding) gives the paper's 55x55."),
-    Difference("conv1 geometry", "as the paper", "conv1_geometry",
+    Difference("conv1 geometry", NOT_RECORDED, "conv1_geometry",
                why="torchvision pads conv1 by 2 so that 224 also gives 55x55."),
-    Difference("conv1 output", "as the paper", "conv1_output"),
-    Difference("kernels per conv layer", "as the paper", "conv_kernels",
+    Difference("conv1 output", NOT_RECORDED, "conv1_output"),
+    Difference("kernels per conv layer", NOT_RECORDED, "conv_kernels",
                why="torchvision follows 'One weird trick' (Krizhevsky 2014), not the 2012 paper."),
-    Difference("towers (grouped convolutions)", "one tower", "grouped_convs",
+    Difference("towers (grouped convolutions)", NOT_RECORDED, "grouped_convs",
                why="the paper's two GPUs: conv2, conv4, conv5 see only their own tower's maps."),
-    Difference("LRN after", "after conv1 and conv2", "lrn_after"),
+    Difference("LRN after", NOT_RECORDED, "lrn_after"),
     Difference("LRN alpha (effective, multiplies the window's sum of squares)",
                "alpha=1e-5 in its code (its own text says 1e-4; the paper 1e-4)", "lrn_effective_alpha",
                why="this project uses the paper's alpha=1e-4 with cuda-convnet's alpha/n (2e-5)."),
     Difference("dropout on the input of", "before fc6 (on the pooled conv features)", "dropout_before",
                why="the paper: dropout on the outputs of fc6 and fc7, i.e. the inputs of fc7 and fc8."),
-    Difference("conv stack output (input of fc6)", "as the paper", "conv_stack_output"),
+    Difference("conv stack output (input of fc6)", NOT_RECORDED, "conv_stack_output"),
     Difference("weight std at initialisation", "std 0.001", "weight_std",
                why="paper: N(0, 0.01) for every weight; torchvision keeps PyTorch's default init."),
     Difference("biases at initialisation",
                "fc8 bias 1; picks biases by in_channels==256, calling conv3 'Conv2'", "bias_values",
                why="paper: 1 in conv2, conv4, conv5, fc6, fc7; 0 in conv1, conv3, fc8."),
-    Difference("parameters (1000 classes)", "as the paper", "params"),
-    Difference("multiply-adds per image", "as the paper", "mult_adds"),
-    Difference("test-time input", "", None,
+    Difference("parameters (1000 classes)", NOT_RECORDED, "params"),
+    Difference("multiply-adds per image", NOT_RECORDED, "mult_adds"),
+    Difference("test-time input", NOT_RECORDED, None,
                paper_text="10 crops (4 corners + centre, and mirrors), softmax averaged",
                torchvision_text="one 224 centre crop (its published acc@1 56.522 / acc@5 79.066)"),
 )

@@ -64,7 +64,7 @@ c1, c2, c3 = st.columns(3)
 c1.metric("parameters", f"{total['params']:,}")
 c2.metric("multiply-adds per image", f"{total['mult_adds']:,}")
 c3.metric("layers with weights", sum(1 for r in table if r["params"]))
-st.dataframe(table, hide_index=True, column_config={
+st.dataframe(table, hide_index=True, height=35 * (len(table) + 1) + 3, column_config={
     "params": st.column_config.NumberColumn("params", format="localized"),
     "mult_adds": st.column_config.NumberColumn("mult-adds", format="localized"),
 })
@@ -86,10 +86,10 @@ download_buttons(csv_rows=overview, name="architecture_variants")
 st.subheader("The paper, torchvision's AlexNet and the popular write-up's code")
 st.markdown(
     "The paper and torchvision columns are measured from freshly built models (`explorer.architecture."
-    "measure_model`); the write-up's column quotes what its code does (from the project's PAPER.md), "
-    "since that code is not part of this project. Where a popular write-up or code disagrees with the "
-    "paper, this project follows the paper."
+    "measure_model`); the write-up's column quotes what its code does differently from the paper, as the "
+    "project's PAPER.md records it (that code is not part of this project; '-' means no difference is "
+    "recorded there). Where a popular write-up or code disagrees with the paper, this project follows the paper."
 )
 comparison = _comparison()
-st.dataframe(comparison, hide_index=True)
+st.table(comparison)
 download_buttons(csv_rows=comparison, name="architecture_differences")

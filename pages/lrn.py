@@ -49,15 +49,17 @@ loaded = current_model()
 st.title("Local response normalisation")
 show_notice(loaded)
 st.markdown(
-    r"""
-The paper (section 3.3) divides each ReLU output by the activity of its neighbours *across channels*
-at the same position:
-$b^i_{x,y} = a^i_{x,y} \big/ \big(k + \alpha \sum_{j=\max(0,i-n/2)}^{\min(N-1,i+n/2)} (a^j_{x,y})^2\big)^\beta$,
-with $k=2$, $n=5$, $\alpha=10^{-4}$, $\beta=0.75$, after the ReLUs of conv1 and conv2. It reports
-1.4% lower top-1 error with it. The paper prints $\alpha$ without dividing by $n$; the authors'
-code (cuda-convnet), Caffe and PyTorch divide by $n$. Everything below is computed with the
-project's `alexnet.lrn.LocalResponseNorm`.
-"""
+    "The paper (section 3.3) divides each ReLU output by the activity of its neighbours *across channels* "
+    "at the same position (a form of lateral inhibition: big activities compete):"
+)
+st.latex(
+    r"b^i_{x,y} = a^i_{x,y} \Big/ \Big(k + \alpha \sum_{j=\max(0,\,i-n/2)}^{\min(N-1,\,i+n/2)}"
+    r" \big(a^j_{x,y}\big)^2\Big)^{\beta}"
+)
+st.markdown(
+    "with $k=2$, $n=5$, $\\alpha=10^{-4}$, $\\beta=0.75$, after the ReLUs of conv1 and conv2; it reports 1.4% "
+    "lower top-1 error with it. The paper prints $\\alpha$ as is; the authors' code (cuda-convnet), Caffe and "
+    "PyTorch divide it by $n$. Everything below is computed with the project's `alexnet.lrn.LocalResponseNorm`."
 )
 
 own_lrn = lrn_layer_count(loaded.model)
@@ -110,12 +112,13 @@ energy = st.select_slider(
 )
 energies = (0.0, energy) if energy > 0 else (0.0,)
 mark = result["activation_p99"] if result is not None else None
-a_max = response_range(params, 0.0)
-if mark:
-    a_max = max(a_max, 1.5 * mark)
+IMAGE_RANGE = "this image's conv1 activations"
+x_range = st.radio("Input axis", ("around the curve's peak", IMAGE_RANGE), index=1, horizontal=True,
+                   key="lrn_curve_range", help="The peak is where a stronger input starts to give a weaker output.")
+a_max = 1.5 * mark if (x_range == IMAGE_RANGE and mark) else response_range(params, 0.0)
 columns = response_curves(params, energies, a_max)
 figure = response_figure(columns, params, mark=mark)
-st.pyplot(figure, width="content")
+st.pyplot(figure, width=720)
 download_buttons(fig=figure, csv_rows=columns, name="lrn_response_curve")
 
 if result is None:
@@ -141,8 +144,9 @@ for tab, (layer, data) in zip(st.tabs(list(result["layers"])), result["layers"].
         m[2].metric("sparsity across channels", f"{effect['sparsity_after']:.3f}",
                     f"{effect['sparsity_after'] - effect['sparsity_before']:+.3f} vs before", delta_color="off")
         m[3].metric("mean gain (after / before)", f"{effect['mean_gain']:.3f}",
-                    f"strongest division: x{effect['min_gain']:.3f}", delta_color="off")
-        st.caption(f"{100 * effect['zero_fraction']:.1f}% of {layer}'s units are zero (ReLU off); LRN keeps them zero.")
+                    help="Average of b/a over active units; 1 = unchanged.")
+        st.caption(f"Strongest division at any unit: x{effect['min_gain']:.3f}. "
+                   f"{100 * effect['zero_fraction']:.1f}% of {layer}'s units are zero (ReLU off); LRN keeps them zero.")
 
         channels, height, _ = data["before"].shape
         scale = max(1, 300 // height)
@@ -186,13 +190,15 @@ for tab, (layer, data) in zip(st.tabs(list(result["layers"])), result["layers"].
             download_buttons(fig=grid_before, name=f"lrn_{layer}_before")
             download_buttons(fig=grid_after, name=f"lrn_{layer}_after")
 
+st.caption("The statistics of both layers as one table:")
 download_buttons(csv_rows=summary_rows, name="lrn_effect_summary")
 
 st.subheader("Downstream: with LRN and without")
 st.markdown(
     "The same image through the whole conv stack twice: once with LRN (the settings above) after conv1 and "
     "conv2, once with no LRN at all. **relative change** = ||on - off|| / ||off||; **cosine** compares "
-    "directions only (1 = same pattern, whatever the scale); **norm ratio** = ||on|| / ||off||."
+    "directions only (1 = same pattern, whatever the scale); **norm ratio** = ||on|| / ||off||. Each conv row is "
+    "that layer's ReLU output before any LRN of its own, so conv2's row shows what conv1's LRN alone did to it."
 )
 st.dataframe(result["downstream"], hide_index=True)
 download_buttons(csv_rows=result["downstream"], name="lrn_downstream")

@@ -31,9 +31,13 @@ def _committed() -> tuple[dict | None, str | None]:
 
 
 def _ratio_text(summary: dict) -> str:
+    return "not yet" if summary["ratio_mean"] is None else f"{summary['ratio_mean']:.2f}x"
+
+
+def _spread_text(summary: dict) -> str:
     if summary["ratio_mean"] is None:
-        return "not reached by both activations yet"
-    return f"{summary['ratio_mean']:.2f}x (range {summary['ratio_min']:.2f}-{summary['ratio_max']:.2f})"
+        return "-"
+    return f"{summary['ratio_min']:.2f}x to {summary['ratio_max']:.2f}x ({summary['seeds']} seeds)"
 
 
 def _show_result(results: dict, key: str) -> None:
@@ -42,8 +46,9 @@ def _show_result(results: dict, key: str) -> None:
         st.warning(f"This result is {summary['status']}: the experiment was still running when it was saved.")
     c1, c2, c3 = st.columns(3)
     c1.metric("tanh / ReLU epochs to 25% training error", _ratio_text(summary),
-              help="The paper: ReLU reaches 25% about six times faster (in epochs) than tanh.")
-    c2.metric("seeds with both runs at 25%", summary["seeds"] if summary["seeds"] is not None else 0)
+              help="Mean over seeds of (tanh's epochs to 25%) / (ReLU's). The paper: about 6x. "
+              "'not yet' until both activations reach 25% with the same seed.")
+    c2.metric("spread over seeds (min to max)", _spread_text(summary))
     c3.metric("chosen learning rates",
               ", ".join(f"{a} {lr:g}" for a, lr in (results.get("chosen_lr") or {}).items()) or "-")
     wall = summary["wall_time_s"]

@@ -92,8 +92,8 @@ if records:
     c1.metric("epochs completed", numbers["last_epoch"])
     c2.metric("last validation top-1 / top-5",
               f"{_percent(numbers['last_val_top1'])} / {_percent(numbers['last_val_top5'])}")
-    c3.metric("best validation top-1", _percent(numbers["best_val_top1"]),
-              f"epoch {numbers['best_epoch']}" if numbers["best_epoch"] is not None else None, delta_color="off")
+    best_epoch = f" (epoch {numbers['best_epoch']})" if numbers["best_epoch"] is not None else ""
+    c3.metric("best validation top-1", _percent(numbers["best_val_top1"]) + best_epoch)
     st.plotly_chart(curves_figure(records, title=run_label, mark_epoch=epoch), key="training_curves")
     st.caption("Dashed: training set; solid: validation. Dotted verticals: the learning rate was divided "
                "after that epoch. Red vertical: the epoch chosen below.")

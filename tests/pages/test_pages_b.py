@@ -106,14 +106,15 @@ def test_architecture_page_variant_choice_changes_the_table():
     at.run()
     assert_ran(at)
     assert metrics(at)["parameters"] == "62,378,344"
-    assert len(at.dataframe) == 3  # layer table, variants overview, differences
+    assert len(at.dataframe) == 2 and len(at.table) == 1  # layer table, variants overview; differences
     at.selectbox(key="arch_variant").set_value("torchvision AlexNet").run()
     assert_ran(at)
     assert metrics(at)["parameters"] == "61,100,840"
     at.selectbox(key="arch_variant").set_value("paper, two towers").run()
     assert metrics(at)["parameters"] == "60,965,224"
-    differences = at.dataframe[2].value
+    differences = at.table[0].value
     assert "parameters (1000 classes)" in set(differences["topic"])
+    assert "62,378,344 (two towers: 60,965,224)" in set(differences["paper (this project)"])
 
 
 # --- ReLU vs tanh --------------------------------------------------------------------------------------
