@@ -656,6 +656,10 @@ def _fit(config, resume, dist, data_root, TrainPreset, EvalPreset) -> dict[str, 
     }
     if dist.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
+        # A run killed inside an atomic write leaves its temporary file (up to ~0.5 GB); nothing else
+        # writes in this run folder, so any left now are stale.
+        for stale in [*run_dir.glob(".*.tmp"), *(run_dir / SNAPSHOT_DIR).glob(".*.tmp")]:
+            stale.unlink(missing_ok=True)
         atomic_write_text(config.to_json(), run_dir / CONFIG_FILE)
         # The metrics file holds exactly the epochs the checkpoint has: a kill between writing
         # the checkpoint and appending its line (or a torn line) cannot lose or repeat an epoch.
