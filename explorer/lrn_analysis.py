@@ -443,3 +443,30 @@ def channel_pair(before: np.ndarray, after: np.ndarray, channel: int) -> np.ndar
     if not 0 <= channel < before.shape[0]:
         raise IndexError(f"channel {channel} out of range 0..{before.shape[0] - 1}")
     return np.stack([before[channel], after[channel]])
+
+
+def shared_range_grids(
+    before: np.ndarray, after: np.ndarray, *, colormap: str = "viridis", scale: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """All channels before and after LRN as two tiled uint8 RGB images on one colour scale.
+
+    One range (the smaller minimum to the larger maximum of the two) for both grids,
+    so LRN's division shows as a darker "after" grid, not hidden by re-stretching.
+    """
+    from matplotlib import colormaps
+
+    from explorer.kernels import tile
+
+    if before.shape != after.shape or before.ndim != 3:
+        raise ValueError(f"expected two (C, H, W) arrays of one shape, got {before.shape} and {after.shape}")
+    lo = float(min(before.min(), after.min()))
+    hi = float(max(before.max(), after.max()))
+    span = hi - lo if hi > lo else 1.0
+    lut = (colormaps[colormap](np.linspace(0.0, 1.0, 256))[:, :3] * 255).round().astype(np.uint8)
+    cols = int(np.ceil(np.sqrt(before.shape[0])))
+
+    def grid(maps: np.ndarray) -> np.ndarray:
+        levels = np.clip(np.round((maps - lo) / span * 255), 0, 255).astype(np.uint8)
+        return tile(lut[levels], cols=cols, pad=1, scale=scale)
+
+    return grid(before), grid(after)

@@ -19,6 +19,7 @@ from explorer.lrn_analysis import (
     response_curves,
     response_figure,
     response_range,
+    shared_range_grids,
     winner_image,
     winner_shift_rows,
 )
@@ -149,46 +150,46 @@ for tab, (layer, data) in zip(st.tabs(list(result["layers"])), result["layers"].
                    f"{100 * effect['zero_fraction']:.1f}% of {layer}'s units are zero (ReLU off); LRN keeps them zero.")
 
         channels, height, _ = data["before"].shape
+        st.markdown(f"**All {channels} channels of {layer}, before and after** (one colour scale for both grids, "
+                    "so a darker 'after' means LRN divided the activations)")
+        grid_before, grid_after = (png_bytes(g) for g in shared_range_grids(data["before"], data["after"]))
+        g1, g2 = st.columns(2)
+        with g1:
+            st.image(grid_before, caption=f"{layer} after ReLU, before LRN")
+            download_buttons(fig=grid_before, name=f"lrn_{layer}_before")
+        with g2:
+            st.image(grid_after, caption=f"{layer} after LRN")
+            download_buttons(fig=grid_after, name=f"lrn_{layer}_after")
+
+        st.markdown("**Which channel wins at each position**")
         scale = max(1, 300 // height)
-        left, right, middle = st.columns(3)
         wb, wa = data["winners_before"], data["winners_after"]
-        before_png = png_bytes(winner_image(wb, channels, scale))
-        after_png = png_bytes(winner_image(wa, channels, scale))
-        changed_png = png_bytes(change_image(wb, wa, scale))
-        left.image(before_png, caption="winning channel before LRN (colour = channel)")
-        right.image(after_png, caption="winning channel after LRN")
-        middle.image(changed_png, caption="white: winner changed; grey: same; black: no active channel")
-        d1, d2, d3 = st.columns(3)
-        with d1:
-            download_buttons(fig=before_png, name=f"lrn_{layer}_winners_before")
-        with d2:
-            download_buttons(fig=after_png, name=f"lrn_{layer}_winners_after")
-        with d3:
-            download_buttons(fig=changed_png, name=f"lrn_{layer}_winner_changes")
+        winner_pngs = (
+            (png_bytes(winner_image(wb, channels, scale)), "before LRN (colour = channel)", "winners_before"),
+            (png_bytes(winner_image(wa, channels, scale)), "after LRN", "winners_after"),
+            (png_bytes(change_image(wb, wa, scale)), "white: winner changed; grey: same; black: no active channel",
+             "winner_changes"),
+        )
+        for column, (picture, caption, suffix) in zip(st.columns(3), winner_pngs, strict=True):
+            with column:
+                st.image(picture, caption=caption)
+                download_buttons(fig=picture, name=f"lrn_{layer}_{suffix}")
 
         shifts = winner_shift_rows(wb, wa, channels)
         if shifts:
             st.markdown("Channels that gain or lose the most winning positions:")
             st.dataframe(shifts[:12], hide_index=True)
             download_buttons(csv_rows=shifts, name=f"lrn_{layer}_winner_shifts")
+        else:
+            st.caption("No channel gains or loses a winning position with these settings.")
 
         st.markdown("**One channel before and after** (same colour scale for both)")
         default_channel = shifts[0]["channel"] if shifts else 0
         channel = st.slider("channel", 0, channels - 1, default_channel, key=f"lrn_channel_{layer}")
-        # one shared range for the two maps, so LRN's division stays visible
         pair = png_bytes(feature_grid(channel_pair(data["before"], data["after"], channel), normalise="shared",
                                       cols=2, pad=4, scale=max(1, 280 // height)))
         st.image(pair, caption=f"{layer} channel {channel}: left before LRN, right after")
         download_buttons(fig=pair, name=f"lrn_{layer}_channel_{channel}")
-
-        with st.expander(f"All {channels} channels of {layer}, before and after (each grid on its own scale)"):
-            g1, g2 = st.columns(2)
-            grid_before = png_bytes(feature_grid(data["before"], normalise="shared"))
-            grid_after = png_bytes(feature_grid(data["after"], normalise="shared"))
-            g1.image(grid_before, caption="before LRN")
-            g2.image(grid_after, caption="after LRN")
-            download_buttons(fig=grid_before, name=f"lrn_{layer}_before")
-            download_buttons(fig=grid_after, name=f"lrn_{layer}_after")
 
 st.caption("The statistics of both layers as one table:")
 download_buttons(csv_rows=summary_rows, name="lrn_effect_summary")

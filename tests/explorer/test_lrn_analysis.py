@@ -27,6 +27,7 @@ from explorer.lrn_analysis import (
     response_curves,
     response_range,
     run_features,
+    shared_range_grids,
     winner_change_share,
     winner_colours,
     winner_image,
@@ -274,3 +275,18 @@ def test_analyse_image_collects_what_the_page_shows(paper_model, image):
     assert result["logits_on"].shape == (10,)
     positive = conv1["before"][conv1["before"] > 0]
     assert result["activation_p99"] == pytest.approx(np.percentile(positive, 99), rel=1e-5)
+
+
+def test_shared_range_grids_use_one_scale_for_both():
+    from matplotlib import colormaps
+
+    before = np.array([[[0.0, 4.0], [1.0, 1.0]], [[2.0, 2.0], [2.0, 2.0]]])
+    after = before / 2  # what a uniform LRN division looks like
+    grid_b, grid_a = shared_range_grids(before, after)
+    assert grid_b.shape == grid_a.shape == (2, 5, 3)  # two 2x2 maps side by side, 1 pixel apart
+    lut = (colormaps["viridis"](np.linspace(0, 1, 256))[:, :3] * 255).round().astype(np.uint8)
+    assert grid_b[0, 1].tolist() == lut[255].tolist()  # 4: the top of the shared range
+    assert grid_a[0, 1].tolist() == lut[128].tolist()  # 2 after the division: half way, not re-stretched
+    assert grid_a[0, 0].tolist() == lut[0].tolist()
+    with pytest.raises(ValueError):
+        shared_range_grids(before, after[:1])

@@ -56,6 +56,12 @@ def test_lrn_page_sliders_change_the_statistics():
     # The default model is untrained: the page says so.
     assert any("Untrained" in info.value for info in at.info)
 
+    assert any("Effective alpha" in c.value and "**2e-05**" in c.value for c in at.caption)
+    at.radio(key="lrn_convention").set_value("paper").run()
+    assert_ran(at)
+    assert any("Effective alpha" in c.value and "**0.0001**" in c.value for c in at.caption)
+    assert metrics(at)["positions whose winner changes"] is not None
+
     at.slider(key="lrn_k").set_value(0.5).run()
     assert_ran(at)
     after = metrics(at)
