@@ -8,6 +8,7 @@ import streamlit as st
 
 from alexnet.checkpoint import CheckpointError
 from alexnet.paths import runs_root
+from alexnet.train import METRICS_FILE
 from explorer.activations import conv_layers, feature_stages
 from explorer.curves import (
     curve_rows,
@@ -43,6 +44,21 @@ def _snapshot(path: str, label: str, mtime_ns: int) -> LoadedModel:
 def _kernels_png(model_key: str, _snapshot_model: LoadedModel, contrast: str) -> bytes:
     weight = conv_layers(_snapshot_model.model)["conv1"].weight
     return png_bytes(kernel_grid(weight, contrast, towers=_snapshot_model.towers))  # type: ignore[arg-type]
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _curves_figure(run_dir: str, title: str, metrics_stamp: tuple[int, int], epoch: int | None):
+    # Building the three-panel plotly figure costs ~0.1 s; reruns that change neither the metrics file
+    # (its mtime and size are in the key) nor the epoch reuse it. plotly_chart only reads the figure.
+    return curves_figure(read_metrics(run_dir), title=title, mark_epoch=epoch)
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        info = path.stat()
+    except OSError:
+        return (0, 0)
+    return (info.st_mtime_ns, info.st_size)
 
 
 def _percent(value: float | None) -> str:
@@ -94,7 +110,8 @@ if records:
               f"{_percent(numbers['last_val_top1'])} / {_percent(numbers['last_val_top5'])}")
     best_epoch = f" (epoch {numbers['best_epoch']})" if numbers["best_epoch"] is not None else ""
     c3.metric("best validation top-1", _percent(numbers["best_val_top1"]) + best_epoch)
-    st.plotly_chart(curves_figure(records, title=run_label, mark_epoch=epoch), key="training_curves")
+    figure = _curves_figure(str(run_dir), run_label, _stamp(run_dir / METRICS_FILE), epoch)
+    st.plotly_chart(figure, key="training_curves")
     st.caption("Dashed: training set; solid: validation. Dotted verticals: the learning rate was divided "
                "after that epoch. Red vertical: the epoch chosen below.")
     download_buttons(fig=lambda: curves_matplotlib(records, title=run_label, mark_epoch=epoch),
