@@ -78,6 +78,7 @@ __all__ = [
     "plotly_figure",
     "register_cli",
     "run_experiment",
+    "sweep_figure",
 ]
 
 
@@ -784,11 +785,17 @@ def matplotlib_figure(results: dict) -> Any:
     return fig
 
 
-def plotly_figure(results: dict | list[dict]) -> Any:
-    """Training error vs epoch (solid ReLU, dashed tanh, the 25% line); a list of results overlays several runs."""
+def plotly_figure(results: dict | list[dict], measure: str | None = None, condition: str | None = None) -> Any:
+    """Training error vs epoch (solid ReLU, dashed tanh, the 25% line); a list of results overlays several runs.
+
+    ``measure`` picks "running" or "post_epoch" (default: the one the results decided by);
+    ``condition`` shows a studied condition's runs instead of the baseline's.
+    """
     import plotly.graph_objects as go
 
     many = results if isinstance(results, list) else [results]
+    if measure is not None and measure not in MEASURES:
+        raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
     fig = go.Figure()
     palette = ["#1f4e9c", "#c0392b", "#2e8b57", "#8e44ad", "#d35400", "#16a085"]
     target = 0.25
@@ -796,14 +803,22 @@ def plotly_figure(results: dict | list[dict]) -> Any:
         _validate(res)
         target = res["config"].get("target_error", target)
         tag = f"run {k + 1}: " if len(many) > 1 else ""
-        for r in res["runs"]:
+        m = measure or res["error_measure"].get("decision", "running")
+        runs = res["runs"]
+        if condition not in (None, "baseline"):
+            found = [c for c in res.get("conditions", []) if c["name"] == condition]
+            if not found:
+                raise ValueError(f"no condition {condition!r} in these results")
+            runs = found[0]["runs"]
+        for r in runs:
             dash, _, color, label = _STYLE[r["activation"]]
             if len(many) > 1:
                 color = palette[k % len(palette)]
-            epochs = r.get("epochs") or list(range(1, len(r["train_error"]) + 1))
-            to25 = (r.get("epochs_to_25") or {}).get(res["error_measure"].get("decision", "running"))
+            ys = r.get(f"{m}_error") or r["train_error"]
+            epochs = r.get("epochs") or list(range(1, len(ys) + 1))
+            to25 = (r.get("epochs_to_25") or {}).get(m)
             fig.add_trace(go.Scatter(
-                x=list(epochs), y=list(r["train_error"]), mode="lines+markers", marker={"size": 4},
+                x=list(epochs), y=list(ys), mode="lines+markers", marker={"size": 4},
                 line={"dash": dash, "color": color, "width": 2},
                 name=f"{tag}{label} seed {r['seed']} (lr {r['lr']:g}, 25% at epoch {to25})",
                 legendgroup=f"{k}-{r['activation']}",
@@ -812,6 +827,27 @@ def plotly_figure(results: dict | list[dict]) -> Any:
     title = _summary_line(many[0]) if len(many) == 1 else "Figure 1: ReLU (solid) vs tanh (dashed)"
     fig.update_layout(title=title, xaxis_title="Epochs", yaxis_title="Training error rate",
                       yaxis={"range": [0, 0.92]}, template="plotly_white", legend={"font": {"size": 10}})
+    return fig
+
+
+def sweep_figure(results: dict) -> Any:
+    """The learning-rate sweep behind the chosen rates: sweep score (training error at its end) against lr."""
+    import plotly.graph_objects as go
+
+    _validate(results)
+    fig = go.Figure()
+    for act, sw in results["sweep"].items():
+        dash, _, color, label = _STYLE[act]
+        lrs = sorted(float(lr) for lr in sw["scores"])
+        name = f"{label} (chosen {results['chosen_lr'][act]:g})"
+        fig.add_trace(go.Scatter(x=lrs, y=[sw["scores"][f"{lr:g}"] for lr in lrs], mode="lines+markers",
+                                 line={"dash": dash, "color": color}, name=name))
+    criterion = next(iter(results["sweep"].values()), {}).get("criterion", "")
+    fig.update_layout(title="Learning-rate sweep", xaxis={"type": "log", "title": "learning rate"},
+                      yaxis_title="training error at the end of the sweep run", template="plotly_white")
+    if criterion:
+        fig.add_annotation(text=criterion, showarrow=False, xref="paper", yref="paper", x=0, y=-0.25,
+                           font={"size": 9}, align="left")
     return fig
 
 

@@ -234,3 +234,20 @@ def test_cli_quick_on_real_cifar10(shared_data, tmp_path):
         assert all(math.isfinite(e) for e in r["running_error"])
         assert min(r["post_epoch_error"]) < 0.85
     assert (out / "figure1.png").is_file()
+
+
+def test_plotly_measure_condition_and_sweep_views():
+    res = _synthetic_results()
+    res["runs"][0]["post_epoch_error"] = [0.6, 0.3, 0.2, 0.1]
+    post = rt.plotly_figure(res, measure="post_epoch")
+    assert list(post.data[0].y) == [0.6, 0.3, 0.2, 0.1]
+    cond_runs = [dict(r, lr=0.1) for r in res["runs"][:2]]
+    res["conditions"] = [{"name": "no-momentum", "runs": cond_runs}]
+    assert len(rt.plotly_figure(res, condition="no-momentum").data) == 2
+    with pytest.raises(ValueError, match="no condition"):
+        rt.plotly_figure(res, condition="absent")
+    res["sweep"] = {"relu": {"scores": {"0.001": 0.7, "0.01": 0.5}, "criterion": "c"},
+                    "tanh": {"scores": {"0.001": 0.8, "0.01": 0.6}, "criterion": "c"}}
+    sw = rt.sweep_figure(res)
+    assert [list(t.x) for t in sw.data] == [[0.001, 0.01], [0.001, 0.01]]
+    assert list(sw.data[0].y) == [0.7, 0.5] and sw.data[1].line.dash == "dash"
