@@ -18,6 +18,8 @@ from pages.common import (
     download_buttons,
     image_picker,
     show_notice,
+    show_png,
+    show_thumbnail,
 )
 
 NORMALISE_HELP = (
@@ -53,10 +55,10 @@ chosen = current_image()
 
 left, middle, right = st.columns([1, 1, 1.4])
 with left:
-    st.image(image, caption=f"{chosen.name if chosen else 'image'} ({image.width}x{image.height})", width=260)
+    show_thumbnail(image, digest, f"{chosen.name if chosen else 'image'} ({image.width}x{image.height})")
 with middle:
     input_png = _input_png(loaded.key, digest, loaded, image)
-    st.image(input_png, caption="227x227: as the network sees it (shorter side 256, centre crop)", width=227)
+    show_png(input_png, "227x227: as the network sees it (shorter side 256, centre crop)", width=227)
     download_buttons(fig=input_png, name="network_input", key="input")
 with right:
     st.markdown("**Top-5 predictions**")
@@ -85,7 +87,7 @@ normalise = controls[1].radio(
 view = cached_layer_view(loaded.key, digest, layer, normalise, loaded, image)
 channels, height, width = view["shape"]
 st.subheader(f"{labels[layer]}: {channels} feature maps of {height}x{width}")
-st.image(view["png"], caption=f"all {channels} maps of {layer}, {normalise} contrast (viridis: dark low, yellow high)")
+show_png(view["png"], caption=f"all {channels} maps of {layer}, {normalise} contrast (viridis: dark low, yellow high)")
 download_buttons(fig=view["png"], name=f"{layer}_{normalise}_maps", key="grid")
 
 st.subheader("One channel, beside the kernel that produced it")
@@ -102,7 +104,7 @@ conv = stages[layer].conv
 zoom, kernel, numbers = st.columns([1.2, 1.2, 1])
 with zoom:
     channel_png = cached_channel_png(loaded.key, digest, layer, channel, loaded, image)
-    st.image(channel_png, caption=f"{layer}, channel {channel} (own contrast)")
+    show_png(channel_png, caption=f"{layer}, channel {channel} (own contrast)")
     download_buttons(fig=channel_png, name=f"{layer}_channel_{channel}", key="channel")
 with kernel:
     out_channels, in_per_group, k, _, groups = conv_shape(loaded.model, conv)
@@ -111,7 +113,7 @@ with kernel:
         caption = f"conv1 kernel {channel} (11x11 RGB, grey = 0)"
     else:
         caption = f"{conv} kernel {channel}: its {in_per_group} input slices of {k}x{k} (blue < 0 < red)"
-    st.image(kernel_png, caption=caption)
+    show_png(kernel_png, caption=caption)
     if stages[layer].kind == "lrn":
         st.caption("LRN mixes each map with its 4 neighbours in channel order, so nearby kernels contribute too.")
 with numbers:

@@ -43,6 +43,7 @@ __all__ = [
     "cached_activations",
     "cached_channel_png",
     "cached_layer_view",
+    "cached_layer_views",
     "cached_top_k",
     "current_image",
     "current_model",
@@ -51,6 +52,8 @@ __all__ = [
     "image_picker",
     "model_sidebar",
     "show_notice",
+    "show_png",
+    "show_thumbnail",
 ]
 
 CHECKPOINT_UPLOAD_TYPES = ("pt", "pth", "ckpt")
@@ -273,21 +276,32 @@ def cached_activations(model_key: str, image_hash: str, _loaded: LoadedModel, _i
     return {"view": view, "maps": {name: t[0].numpy() for name, t in captured.items()}, "logits": logits}
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+# A resource, not data: the views are immutable PNG bytes plus small statistics arrays that pages only
+# read, and st.cache_data would copy (unpickle) all ~4 MB of them on every rerun of every session.
+@st.cache_resource(max_entries=16, show_spinner="Drawing the feature maps of every layer ...")
+def cached_layer_views(
+    model_key: str, image_hash: str, normalise: str, _loaded: LoadedModel, _image: Image.Image
+) -> dict[str, dict[str, Any]]:
+    """Every layer's grid PNG, shape and channel statistics, computed once per image, model and contrast.
+
+    Drawing all layers up front (about half a second here) makes every later layer switch a cache hit.
+    """
+    maps = cached_activations(model_key, image_hash, _loaded, _image)["maps"]
+    views = {}
+    for layer, act in maps.items():
+        channels, _height, width = act.shape
+        # About 640 pixels wide whatever the layer: small maps (6x6) are enlarged by pixel repetition.
+        scale = max(1, 640 // (int(np.ceil(np.sqrt(channels))) * (width + 1)))
+        grid = feature_grid(act, normalise=normalise, scale=scale)  # type: ignore[arg-type]
+        views[layer] = {"png": png_bytes(grid), "shape": act.shape, "stats": channel_stats(act)}
+    return views
+
+
 def cached_layer_view(
     model_key: str, image_hash: str, layer: str, normalise: str, _loaded: LoadedModel, _image: Image.Image
 ) -> dict[str, Any]:
-    """Everything the Activations page shows for one layer: grid PNG, its geometry, channel statistics."""
-    act = cached_activations(model_key, image_hash, _loaded, _image)["maps"][layer]
-    channels, height, width = act.shape
-    scale = max(1, 640 // (int(np.ceil(np.sqrt(channels))) * (width + 1)))
-    grid = feature_grid(act, normalise=normalise, scale=scale)  # type: ignore[arg-type]
-    return {
-        "png": png_bytes(grid),
-        "shape": act.shape,
-        "stats": channel_stats(act),
-        "grid_size": grid.shape[:2],
-    }
+    """What the Activations page shows for one layer: {"png", "shape", "stats"} (from ``cached_layer_views``)."""
+    return cached_layer_views(model_key, image_hash, normalise, _loaded, _image)[layer]
 
 
 @st.cache_data(max_entries=1024, show_spinner=False)
@@ -332,9 +346,12 @@ def download_buttons(
     key = key or name
     with st.container(horizontal=True, gap="small"):
         if fig is not None:
-            data: bytes | Callable[[], bytes]
+            # Always deferred: the bytes are produced (or, if ready-made, handed over) only on click,
+            # so a rerun neither renders a figure nor hashes a large PNG into the media store.
+            data: Callable[[], bytes]
             if isinstance(fig, (bytes, bytearray)):
-                data = bytes(fig)
+                ready = bytes(fig)
+                data = lambda: ready  # noqa: E731
             elif callable(fig) and not hasattr(fig, "savefig"):
                 data = lambda: png_bytes(fig())  # noqa: E731
             else:
@@ -360,7 +377,24 @@ def download_buttons(
             )
 
 
-def image_to_png(image: Image.Image) -> bytes:
+def show_png(png: bytes, caption: str | None = None, width: int | str = "content") -> None:
+    """``st.image`` for ready-made PNG bytes.
+
+    ``output_format="PNG"`` matters: with the default "auto", Streamlit decodes opaque PNG bytes and
+    re-encodes them as JPEG on every rerun (tens of milliseconds, and JPEG smears kernel pixels).
+    """
+    st.image(png, caption=caption, width=width, output_format="PNG")
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_thumbnail(image_hash: str, width: int, _image: Image.Image) -> bytes:
+    """JPEG of the image at exactly ``width`` pixels wide, made once per image (not on every rerun)."""
+    height = max(1, round(_image.height * width / _image.width))
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    _image.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=3.0).save(buffer, "JPEG", quality=90)
     return buffer.getvalue()
+
+
+def show_thumbnail(image: Image.Image, image_hash: str, caption: str, width: int = 260) -> None:
+    """The user's image at ``width`` pixels, encoded once per image."""
+    st.image(cached_thumbnail(image_hash, width, image), caption=caption, width=width, output_format="JPEG")

@@ -16,7 +16,7 @@ from explorer.kernels import (
     kernel_slices,
 )
 from explorer.models import LoadedModel
-from pages.common import current_model, download_buttons, show_notice
+from pages.common import current_model, download_buttons, show_notice, show_png
 
 CONTRASTS = ("per-kernel", "shared")
 CONTRAST_HELP = (
@@ -68,7 +68,7 @@ def _conv1(loaded: LoadedModel, contrast: str) -> None:
             "Left block: tower 1 (the paper's GPU 1), right block: tower 2 (GPU 2). In the trained network "
             "of Figure 3, tower 1's kernels are largely colour-agnostic and tower 2's largely colour-specific."
         )
-    st.image(grid, caption=f"conv1 kernels, {contrast} contrast (grey = 0)")
+    show_png(grid, caption=f"conv1 kernels, {contrast} contrast (grey = 0)")
     download_buttons(fig=grid, name=f"conv1_kernels_{contrast}", key="conv1_grid")
 
     scores = _conv1_scores(loaded.key, towers, loaded)
@@ -120,10 +120,10 @@ def _conv1(loaded: LoadedModel, contrast: str) -> None:
     left, middle, right = st.columns([1, 2, 1])
     with left:
         png = _kernel_png(loaded.key, int(index), contrast, loaded)
-        st.image(png, caption=f"kernel {index} (RGB)")
+        show_png(png, caption=f"kernel {index} (RGB)")
         download_buttons(fig=png, name=f"conv1_kernel_{index}", key="conv1_kernel")
     with middle:
-        st.image(
+        show_png(
             _kernel_channels_png(loaded.key, "conv1", int(index), loaded),
             caption="its R, G and B weights, left to right (blue negative, white zero, red positive; one scale)",
         )
@@ -151,12 +151,12 @@ def _deeper(loaded: LoadedModel, layer: str, contrast: str) -> None:
     if view.startswith("One input"):
         channel = st.slider("Input channel", 0, in_per_group - 1, 0, key=f"kernels_{layer}_in")
         png = _channel_slices_png(loaded.key, layer, int(channel), contrast, loaded)
-        st.image(png, caption=f"{layer}: weights on input channel {channel}, one tile per kernel (blue < 0 < red)")
+        show_png(png, caption=f"{layer}: weights on input channel {channel}, one tile per kernel (blue < 0 < red)")
         download_buttons(fig=png, name=f"{layer}_input_{channel}", key=f"{layer}_slices")
     else:
         index = st.slider("Kernel", 0, out_channels - 1, 0, key=f"kernels_{layer}_out")
         png = _kernel_channels_png(loaded.key, layer, int(index), loaded)
-        st.image(png, caption=f"{layer} kernel {index}: one tile per input channel, one shared scale (blue < 0 < red)")
+        show_png(png, caption=f"{layer} kernel {index}: one tile per input channel, one shared scale (blue < 0 < red)")
         download_buttons(fig=png, name=f"{layer}_kernel_{index}", key=f"{layer}_kernel")
 
 
