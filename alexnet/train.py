@@ -434,7 +434,10 @@ def train_one_epoch(
     data parallelism the returned numbers are summed over all processes.
     """
     model.train()
-    loss_sum, wrong, seen = 0.0, 0, 0
+    # Sums stay on the device: converting to Python numbers each step would wait for the GPU.
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    wrong = torch.zeros((), dtype=torch.int64, device=device)
+    seen = 0
     start = time.perf_counter()
     for images, targets in batches:
         images = images.to(device, non_blocking=True)
@@ -450,11 +453,10 @@ def train_one_epoch(
         optimizer.step()
         with torch.no_grad():
             n = targets.shape[0]
-            loss_sum += float(loss) * n
-            wrong += topk_wrong(logits.detach(), targets, (1,))[0]
+            loss_sum += loss.detach().double() * n
+            wrong += (logits.detach().argmax(dim=1) != targets).sum()
             seen += n
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+    loss_sum, wrong = float(loss_sum), int(wrong)  # waits for the device to finish the epoch
     seconds = time.perf_counter() - start
     loss_sum, wrong, seen = dist.sum([loss_sum, wrong, seen], device)
     if not math.isfinite(loss_sum):

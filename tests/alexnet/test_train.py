@@ -245,3 +245,59 @@ def test_fit_refuses_bad_data_with_one_line_errors(tmp_path):
     (tmp_path / "flat" / "val").mkdir()
     with pytest.raises(DataError, match="no class folders"):
         fit(TrainConfig(data=str(tmp_path / "flat"), runs_dir=str(tmp_path / "runs"), progress=False))
+
+
+# --- train_one_epoch -------------------------------------------------------------------------------------
+
+
+def test_train_one_epoch_steps_once_per_batch_and_reports_weighted_means():
+    from alexnet.optim import PaperSGD
+    from alexnet.train import train_one_epoch
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 4 * 4, 3))
+    reference = nn.Sequential(nn.Flatten(), nn.Linear(3 * 4 * 4, 3))
+    reference.load_state_dict(model.state_dict())
+    images = torch.randint(0, 256, (5, 3, 4, 4), dtype=torch.uint8)
+    targets = torch.tensor([0, 1, 2, 0, 1])
+
+    def preset(batch, generator=None):
+        return batch.float() / 255
+
+    optimizer = PaperSGD(model.parameters(), lr=0.1)
+    result = train_one_epoch(model, optimizer, iterate_batches(images, targets, 2), preset,
+                             device=torch.device("cpu"))
+    # the same three steps (batches of 2, 2, 1) by hand
+    by_hand = PaperSGD(reference.parameters(), lr=0.1)
+    losses, wrong = [], 0
+    for batch, target in iterate_batches(images, targets, 2):
+        logits = reference(preset(batch))
+        loss = nn.functional.cross_entropy(logits, target)
+        by_hand.zero_grad()
+        loss.backward()
+        by_hand.step()
+        losses.append(float(loss.detach()) * len(target))
+        wrong += int((logits.argmax(1) != target).sum())
+    for mine, theirs in zip(model.parameters(), reference.parameters(), strict=True):
+        assert torch.equal(mine, theirs)
+    assert result["train_loss"] == pytest.approx(sum(losses) / 5)
+    assert result["train_top1_error"] == pytest.approx(wrong / 5)
+    assert result["train_images"] == 5 and result["images_per_s"] > 0
+
+
+@pytest.mark.slow
+def test_bf16_autocast_and_channels_last_train_the_paper_model_on_cpu():
+    from alexnet.data import TrainPreset
+    from alexnet.optim import PaperSGD
+    from alexnet.train import train_one_epoch
+
+    torch.manual_seed(0)
+    model = AlexNet(num_classes=3, towers=2).to(memory_format=torch.channels_last)
+    before = model.features.conv1.weight.detach().clone()
+    images = torch.randint(0, 256, (2, 3, 256, 256), dtype=torch.uint8)
+    stats = DatasetStats(torch.full((3, 256, 256), 128.0), torch.tensor([3.0, 2.0, 1.0]), torch.eye(3))
+    result = train_one_epoch(model, PaperSGD(model.parameters(), lr=1e-4), [(images, torch.tensor([0, 2]))],
+                             TrainPreset(stats), device=torch.device("cpu"), bf16=True, channels_last=True)
+    assert np.isfinite(result["train_loss"])
+    assert model.features.conv1.weight.dtype == torch.float32  # autocast leaves the weights in fp32
+    assert not torch.equal(model.features.conv1.weight.detach(), before)
