@@ -1,0 +1,140 @@
+"""Row 4: dashboard latency, server side, through streamlit.testing's AppTest.
+
+Drives streamlit_app.py as the tests do: open the Activations page, upload an image (a new one
+each repetition, so nothing is cached), then switch the layer. Timed, per repetition:
+
+* upload -> page ready: the rerun after the upload (decode, one forward pass capturing every
+  layer, top-5, the default layer's grid and statistics); target < 300 ms;
+* all grids ready: that plus visiting every other feature layer once (each first visit renders
+  that layer's grid from the cached activations);
+* switch layer: one rerun selecting another layer whose grid was not yet shown (target < 50 ms),
+  and switching back to a layer already shown (everything cached).
+
+The baseline for the ratio column is the target itself. Runs under a temporary ALEXNET_RUNS_DIR so
+local training runs do not change which model the app opens with.
+
+    .venv/bin/python benchmarks/bench_dashboard.py
+    .venv/bin/python benchmarks/bench_dashboard.py --reps 2 --threads 1 --profile
+"""
+
+from __future__ import annotations
+
+import cProfile
+import io
+import os
+import pstats
+import tempfile
+import time
+
+import _common
+import numpy as np
+import torch
+from PIL import Image
+
+UPLOAD_TARGET_S, SWITCH_TARGET_S = 0.300, 0.050
+
+
+def photo_like_jpeg(seed: int, size: tuple[int, int] = (500, 375)) -> bytes:
+    """A smooth random colour image (not noise: JPEG sizes and decode times like a photo's)."""
+    rng = np.random.default_rng(seed)
+    small = Image.fromarray(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8))
+    buffer = io.BytesIO()
+    small.resize(size, Image.BICUBIC).save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def timed_run(at) -> float:
+    start = time.perf_counter()
+    at.run()
+    elapsed = time.perf_counter() - start
+    if at.exception:
+        raise SystemExit(f"the app raised: {[e.message for e in at.exception]}")
+    return elapsed
+
+
+def open_activations_page():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(_common.REPO_ROOT / "streamlit_app.py"), default_timeout=600)
+    at.run()
+    at.switch_page("pages/activations.py")
+    timed_run(at)
+    at.radio(key="activations_image_source").set_value("Upload")
+    timed_run(at)
+    return at
+
+
+def measure(at, seed: int, profile: cProfile.Profile | None) -> dict[str, float]:
+    upload = at.file_uploader(key="activations_upload")
+    upload.upload(f"photo{seed}.jpg", photo_like_jpeg(seed), "image/jpeg")
+    if profile:
+        profile.enable()
+    t_upload = timed_run(at)
+    if profile:
+        profile.disable()
+    layers = at.selectbox(key="activations_layer")
+    default, names = layers.value, _layer_names(list(layers.options))
+    first_visits = []
+    for name in names:
+        if name == default:
+            continue
+        at.selectbox(key="activations_layer").set_value(name)
+        first_visits.append(timed_run(at))
+    at.selectbox(key="activations_layer").set_value(default)
+    t_back = timed_run(at)
+    return {
+        "upload": t_upload,
+        "all grids": t_upload + sum(first_visits),
+        "switch (new layer)": float(np.median(first_visits)),
+        "switch (seen layer)": t_back,
+    }
+
+
+def _layer_names(options: list[str]) -> list[str]:
+    """Layer names behind the selectbox's labels (the page shows ``Stage.label``, sets ``Stage.name``)."""
+    from torchvision.models import alexnet as torchvision_alexnet
+
+    from alexnet import AlexNet
+    from explorer.activations import feature_stages
+
+    names = {}
+    for model in (AlexNet(init=False), torchvision_alexnet(weights=None)):
+        names.update({s.label: s.name for s in feature_stages(model)})
+    missing = [label for label in options if label not in names]
+    if missing:
+        raise SystemExit(f"unknown layer labels on the Activations page: {missing}")
+    return [names[label] for label in options]
+
+
+def main() -> None:
+    parser = _common.base_parser(__doc__.splitlines()[0], reps=5)
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the upload runs")
+    args = parser.parse_args()
+    os.environ["ALEXNET_RUNS_DIR"] = tempfile.mkdtemp(prefix="bench-dashboard-runs-")
+    print(_common.machine_line())
+    rows = []
+    for threads in _common.thread_counts(args.threads):
+        torch.set_num_threads(threads)
+        at = open_activations_page()
+        model = at.sidebar.selectbox(key="model_choice")
+        print(f"threads={threads}: model {model.value!r}")
+        profile = cProfile.Profile() if args.profile else None
+        results = [measure(at, seed=1000 * threads + rep, profile=profile) for rep in range(args.reps)]
+        for key in results[0]:
+            values = [r[key] for r in results]
+            target = UPLOAD_TARGET_S if key == "upload" else SWITCH_TARGET_S if key.startswith("switch") else None
+            verdict = "" if target is None else ("met" if _common.median(values) < target else "**not met**")
+            rows.append([
+                threads, key, f"{_common.median(values) * 1e3:.0f} ({_common.spread(values)})",
+                "" if target is None else f"< {target * 1e3:.0f}", verdict,
+            ])
+        if profile:
+            out = io.StringIO()
+            pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(25)
+            print(out.getvalue())
+    print(f"\nmedians of {args.reps} repetitions (a new uploaded image each), milliseconds (min..max)")
+    _common.print_table(["torch threads", "step", "ms", "target ms", "target"], rows)
+
+
+if __name__ == "__main__":
+    main()
