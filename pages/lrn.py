@@ -155,10 +155,10 @@ for tab, (layer, data) in zip(st.tabs(list(result["layers"])), result["layers"].
         grid_before, grid_after = (png_bytes(g) for g in shared_range_grids(data["before"], data["after"]))
         g1, g2 = st.columns(2)
         with g1:
-            st.image(grid_before, caption=f"{layer} after ReLU, before LRN")
+            st.image(grid_before, caption=f"{layer} after ReLU, before LRN", output_format="PNG")
             download_buttons(fig=grid_before, name=f"lrn_{layer}_before")
         with g2:
-            st.image(grid_after, caption=f"{layer} after LRN")
+            st.image(grid_after, caption=f"{layer} after LRN", output_format="PNG")
             download_buttons(fig=grid_after, name=f"lrn_{layer}_after")
 
         st.markdown("**Which channel wins at each position**")
@@ -172,7 +172,7 @@ for tab, (layer, data) in zip(st.tabs(list(result["layers"])), result["layers"].
         )
         for column, (picture, caption, suffix) in zip(st.columns(3), winner_pngs, strict=True):
             with column:
-                st.image(picture, caption=caption)
+                st.image(picture, caption=caption, output_format="PNG")
                 download_buttons(fig=picture, name=f"lrn_{layer}_{suffix}")
 
         shifts = winner_shift_rows(wb, wa, channels)
@@ -188,7 +188,7 @@ for tab, (layer, data) in zip(st.tabs(list(result["layers"])), result["layers"].
         channel = st.slider("channel", 0, channels - 1, default_channel, key=f"lrn_channel_{layer}")
         pair = png_bytes(feature_grid(channel_pair(data["before"], data["after"], channel), normalise="shared",
                                       cols=2, pad=4, scale=max(1, 280 // height)))
-        st.image(pair, caption=f"{layer} channel {channel}: left before LRN, right after")
+        st.image(pair, caption=f"{layer} channel {channel}: left before LRN, right after", output_format="PNG")
         download_buttons(fig=pair, name=f"lrn_{layer}_channel_{channel}")
 
 st.caption("The statistics of both layers as one table:")

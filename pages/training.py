@@ -149,7 +149,7 @@ contrast = st.radio("Kernel contrast", ("per-kernel", "shared"), horizontal=True
                     help="per-kernel: each kernel stretched to its own range; shared: one range for the layer.")
 kernels = _kernels_png(snapshot.key, snapshot, contrast)
 st.image(kernels, caption=f"conv1 kernels after epoch {epoch}"
-         + (" (left block: tower 1, right block: tower 2)" if snapshot.towers == 2 else ""))
+         + (" (left block: tower 1, right block: tower 2)" if snapshot.towers == 2 else ""), output_format="PNG")
 download_buttons(fig=kernels, name=f"training_{run_dir.name}_conv1_epoch_{epoch:03d}")
 
 picked = image_picker("training")
@@ -162,5 +162,5 @@ layer = st.selectbox("Layer", list(stages), format_func=stages.get, key="trainin
 view = cached_layer_view(snapshot.key, digest, layer, "per-channel", snapshot, image)
 channels, height, width = view["shape"]
 st.image(view["png"], caption=f"{stages[layer]} after epoch {epoch}: {channels} maps of {height}x{width}, "
-         "each on its own scale")
+         "each on its own scale", output_format="PNG")
 download_buttons(fig=view["png"], name=f"training_{run_dir.name}_{layer}_epoch_{epoch:03d}")

@@ -30,6 +30,11 @@ def metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
+def images(at: AppTest) -> dict[str, str]:
+    """{caption: media URL} of the page's st.image elements; the URL names a hash of the picture's bytes."""
+    return {img.caption: img.url for element in at.get("image") for img in element.proto.imgs}
+
+
 @pytest.fixture(autouse=True)
 def _no_runs_no_reference(tmp_path, monkeypatch):
     # Every page test starts with an empty runs folder and no bundled reference model, so the
@@ -95,10 +100,16 @@ def test_training_epoch_slider_changes_the_shown_epoch(tmp_path):
     assert list(slider.options) == ["0", "2"] and slider.value == 2
     assert any("Showing epoch 2" in m.value for m in at.markdown)
     assert any("At the end of epoch 2" in c.value for c in at.caption)
+    shown = images(at)
+    assert sorted(c.split(":")[0] for c in shown) == ["conv1 + ReLU after epoch 2", "conv1 kernels after epoch 2"]
 
     at.select_slider(key="training_epoch").set_value(0).run()
     assert_ran(at)
     assert any("Showing epoch 0" in m.value for m in at.markdown)
+    # the kernels and the activations are drawn again from the epoch-0 weights: new pictures
+    again = images(at)
+    assert sorted(c.split(":")[0] for c in again) == ["conv1 + ReLU after epoch 0", "conv1 kernels after epoch 0"]
+    assert set(again.values()).isdisjoint(shown.values())
     # the epoch-0 snapshot holds initial weights, and the page says so
     assert any("Untrained: this checkpoint holds the initial weights" in i.value for i in at.info)
 
