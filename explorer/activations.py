@@ -39,6 +39,7 @@ __all__ = [
     "feature_grid",
     "feature_stages",
     "grid_shape",
+    "model_lock",
     "top_k",
 ]
 
@@ -104,12 +105,16 @@ _locks: weakref.WeakKeyDictionary[nn.Module, threading.Lock] = weakref.WeakKeyDi
 _locks_guard = threading.Lock()
 
 
-def _model_lock(model: nn.Module) -> threading.Lock:
+def model_lock(model: nn.Module) -> threading.Lock:
+    """The lock that serialises hook-based work on ``model`` (hold it while hooks are attached)."""
     with _locks_guard:
         lock = _locks.get(model)
         if lock is None:
             lock = _locks[model] = threading.Lock()
         return lock
+
+
+_model_lock = model_lock  # the earlier private name, still used by explorer.lrn_analysis
 
 
 @torch.no_grad()
@@ -135,7 +140,7 @@ def capture_activations(model: nn.Module, x: Tensor, layers: Iterable[str] | Non
 
         return hook
 
-    with _model_lock(model):
+    with model_lock(model):
         handles = []
         try:
             for stage in stages:

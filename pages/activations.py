@@ -17,6 +17,7 @@ from pages.common import (
     current_model,
     download_buttons,
     image_picker,
+    precompute_layer_views,
     show_notice,
     show_png,
     show_thumbnail,
@@ -84,10 +85,13 @@ layer = controls[0].selectbox(
 normalise = controls[1].radio(
     "Contrast", ("per-channel", "shared"), horizontal=True, key="activations_normalise", help=NORMALISE_HELP
 )
+precompute_layer_views(loaded.key, digest, normalise, loaded, image)
 view = cached_layer_view(loaded.key, digest, layer, normalise, loaded, image)
 channels, height, width = view["shape"]
 st.subheader(f"{labels[layer]}: {channels} feature maps of {height}x{width}")
-show_png(view["png"], caption=f"all {channels} maps of {layer}, {normalise} contrast (viridis: dark low, yellow high)")
+show_png(
+    view["png"], caption=f"all {channels} maps of {labels[layer]}, {normalise} contrast (dark = low, yellow = high)"
+)
 download_buttons(fig=view["png"], name=f"{layer}_{normalise}_maps", key="grid")
 
 st.subheader("One channel, beside the kernel that produced it")

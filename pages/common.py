@@ -43,13 +43,13 @@ __all__ = [
     "cached_activations",
     "cached_channel_png",
     "cached_layer_view",
-    "cached_layer_views",
     "cached_top_k",
     "current_image",
     "current_model",
     "download_buttons",
     "ensure_app_shell",
     "image_picker",
+    "precompute_layer_views",
     "model_sidebar",
     "show_notice",
     "show_png",
@@ -241,7 +241,7 @@ def image_picker(key: str) -> tuple[Image.Image, str] | None:
                 index = names.index(current.name)
             else:
                 index = names.index(DEFAULT_SAMPLE) if DEFAULT_SAMPLE in samples else 0
-            name = st.selectbox("Sample image", names, index=index, key=f"{key}_sample")
+            name = st.columns([1, 2])[0].selectbox("Sample image", names, index=index, key=f"{key}_sample")
             if current is None or current.name != name or current.source != "sample":
                 _accept(_read_sample(str(samples[name])), name, "sample")
     elif source == "Upload":
@@ -276,32 +276,54 @@ def cached_activations(model_key: str, image_hash: str, _loaded: LoadedModel, _i
     return {"view": view, "maps": {name: t[0].numpy() for name, t in captured.items()}, "logits": logits}
 
 
-# A resource, not data: the views are immutable PNG bytes plus small statistics arrays that pages only
-# read, and st.cache_data would copy (unpickle) all ~4 MB of them on every rerun of every session.
-@st.cache_resource(max_entries=16, show_spinner="Drawing the feature maps of every layer ...")
-def cached_layer_views(
-    model_key: str, image_hash: str, normalise: str, _loaded: LoadedModel, _image: Image.Image
-) -> dict[str, dict[str, Any]]:
-    """Every layer's grid PNG, shape and channel statistics, computed once per image, model and contrast.
+def _draw_layer(act: np.ndarray, normalise: str) -> dict[str, Any]:
+    channels, _height, width = act.shape
+    # About 640 pixels wide whatever the layer: small maps (6x6) are enlarged by pixel repetition.
+    scale = max(1, 640 // (int(np.ceil(np.sqrt(channels))) * (width + 1)))
+    grid = feature_grid(act, normalise=normalise, scale=scale)  # type: ignore[arg-type]
+    return {"png": png_bytes(grid), "shape": act.shape, "stats": channel_stats(act)}
 
-    Drawing all layers up front (about half a second here) makes every later layer switch a cache hit.
-    """
-    maps = cached_activations(model_key, image_hash, _loaded, _image)["maps"]
-    views = {}
-    for layer, act in maps.items():
-        channels, _height, width = act.shape
-        # About 640 pixels wide whatever the layer: small maps (6x6) are enlarged by pixel repetition.
-        scale = max(1, 640 // (int(np.ceil(np.sqrt(channels))) * (width + 1)))
-        grid = feature_grid(act, normalise=normalise, scale=scale)  # type: ignore[arg-type]
-        views[layer] = {"png": png_bytes(grid), "shape": act.shape, "stats": channel_stats(act)}
-    return views
+
+# A resource, not data: a view is immutable PNG bytes plus small statistics arrays that pages only read,
+# and st.cache_data would copy (unpickle) it on every rerun of every session. 240 entries = 16
+# image/model/contrast combinations of 15 layers, at most a few hundred KB each.
+@st.cache_resource(max_entries=240, ttl=3600, show_spinner=False)
+def _layer_view(
+    model_key: str,
+    image_hash: str,
+    layer: str,
+    normalise: str,
+    _loaded: LoadedModel,
+    _image: Image.Image,
+    _act: np.ndarray | None = None,
+) -> dict[str, Any]:
+    if _act is None:
+        _act = cached_activations(model_key, image_hash, _loaded, _image)["maps"][layer]
+    return _draw_layer(_act, normalise)
 
 
 def cached_layer_view(
     model_key: str, image_hash: str, layer: str, normalise: str, _loaded: LoadedModel, _image: Image.Image
 ) -> dict[str, Any]:
-    """What the Activations page shows for one layer: {"png", "shape", "stats"} (from ``cached_layer_views``)."""
-    return cached_layer_views(model_key, image_hash, normalise, _loaded, _image)[layer]
+    """What a page shows for one layer: {"png": grid PNG, "shape": (C, H, W), "stats": channel_stats}.
+
+    Drawn once per (model, image, layer, contrast) and shared read-only; see ``precompute_layer_views``.
+    """
+    return _layer_view(model_key, image_hash, layer, normalise, _loaded, _image)
+
+
+@st.cache_resource(max_entries=16, ttl=3600, show_spinner="Drawing the feature maps of every layer ...")
+def precompute_layer_views(
+    model_key: str, image_hash: str, normalise: str, _loaded: LoadedModel, _image: Image.Image
+) -> bool:
+    """Draw every layer's view in one go (about half a second here), so later layer switches are cache hits.
+
+    Reads the activations once instead of once per layer. Returns True (the marker that it ran).
+    """
+    maps = cached_activations(model_key, image_hash, _loaded, _image)["maps"]
+    for layer, act in maps.items():
+        _layer_view(model_key, image_hash, layer, normalise, _loaded, _image, _act=act)
+    return True
 
 
 @st.cache_data(max_entries=1024, show_spinner=False)

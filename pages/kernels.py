@@ -28,7 +28,8 @@ CONTRAST_HELP = (
 # Kernel pictures depend only on the model (its key) and the options, so every session shares them.
 @st.cache_data(max_entries=64, show_spinner=False)
 def _conv1_grid_png(model_key: str, contrast: str, towers: int, _loaded: LoadedModel) -> bytes:
-    return png_bytes(kernel_grid(conv_weights(_loaded.model, "conv1"), contrast, towers))  # type: ignore[arg-type]
+    weight = conv_weights(_loaded.model, "conv1")
+    return png_bytes(kernel_grid(weight, contrast, towers, scale=6))  # type: ignore[arg-type]
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -176,6 +176,11 @@ def test_activations_upload_good_and_bad_images():
     assert image_urls(at)[:3] == shown[:3]  # the previous image stays, the page keeps working
     assert "conv1 + ReLU: 96 feature maps of 55x55" in subheaders(at)
 
+    at.radio(key="activations_image_source").set_value("Camera").run()
+    assert_ran(at)
+    assert at.camera_input(key="activations_camera").label == "Take a picture"
+    assert image_captions(at)[0] == "stripes.png (320x240)"  # until a picture is taken
+
 
 @pytest.mark.slow
 def test_image_choice_is_shared_across_pages_but_not_across_sessions():
