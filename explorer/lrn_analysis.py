@@ -371,7 +371,8 @@ def analyse_image(
 
     ``layers[conv]``: ``before``/``after`` (C, H, W) float32, ``effect`` (``lrn_effect``),
     ``winners_before``/``winners_after`` (H, W). ``downstream``: ``downstream_change`` rows
-    (LRN with ``params`` against no LRN). ``logits_on``/``logits_off`` when ``with_logits``.
+    (LRN with ``params`` against no LRN); ``downstream_maps[conv]``: (with LRN, without) (C, H, W)
+    arrays of the conv layers after the last LRN. ``logits_on``/``logits_off`` when ``with_logits``.
     ``activation_p99``: the 99th percentile of conv1's positive activations (where the
     response curve is worth looking).
     """
@@ -387,11 +388,18 @@ def analyse_image(
             "winners_before": winner_map(before),
             "winners_after": winner_map(after),
         }
+    # The layers after the last LRN, as maps with LRN on and off, for side-by-side pictures.
+    downstream_maps = {
+        name: (on[name][0].float().numpy(), off[name][0].float().numpy())
+        for name in on
+        if name.startswith("conv") and int(name[4:]) > max(lrn_after) and name in off
+    }
     first = on[f"conv{lrn_after[0]}"]
     positive = first[first > 0]
     result = {
         "layers": layers,
         "downstream": downstream_change(on, off),
+        "downstream_maps": downstream_maps,
         "activation_p99": float(torch.quantile(positive.double(), 0.99)) if positive.numel() else 0.0,
     }
     if with_logits:

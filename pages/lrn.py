@@ -204,6 +204,18 @@ st.markdown(
 st.dataframe(result["downstream"], hide_index=True)
 download_buttons(csv_rows=result["downstream"], name="lrn_downstream")
 
+downstream_maps = result["downstream_maps"]
+later = st.selectbox("Later layer to look at", list(downstream_maps), key="lrn_downstream_layer")
+with_lrn, without_lrn = downstream_maps[later]
+grid_on, grid_off = (png_bytes(g) for g in shared_range_grids(with_lrn, without_lrn, scale=2))
+o1, o2 = st.columns(2)
+with o1:
+    st.image(grid_on, caption=f"{later} (after ReLU) with LRN", output_format="PNG")
+    download_buttons(fig=grid_on, name=f"lrn_{later}_with_lrn")
+with o2:
+    st.image(grid_off, caption=f"{later} (after ReLU) without LRN, same colour scale", output_format="PNG")
+    download_buttons(fig=grid_off, name=f"lrn_{later}_without_lrn")
+
 if "logits_on" in result:
     k_top = 5
     on_rows = top_k(result["logits_on"], k_top, loaded.class_names)

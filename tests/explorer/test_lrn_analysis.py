@@ -272,6 +272,9 @@ def test_analyse_image_collects_what_the_page_shows(paper_model, image):
     assert conv1["before"].shape == (96, 55, 55) and conv1["winners_after"].shape == (55, 55)
     assert conv1["effect"]["mean_gain"] < 2 ** -0.75 + 1e-6  # never more than the k^-beta of an empty window
     assert [r["layer"] for r in result["downstream"]][-1] == "logits"
+    assert list(result["downstream_maps"]) == ["conv3", "conv4", "conv5"]
+    with_lrn, without = result["downstream_maps"]["conv3"]
+    assert with_lrn.shape == without.shape == (384, 13, 13) and not np.array_equal(with_lrn, without)
     assert result["logits_on"].shape == (10,)
     positive = conv1["before"][conv1["before"] > 0]
     assert result["activation_p99"] == pytest.approx(np.percentile(positive, 99), rel=1e-5)

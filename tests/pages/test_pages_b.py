@@ -58,6 +58,9 @@ def test_lrn_page_sliders_change_the_statistics():
     assert at.checkbox(key="lrn_within_towers").value is True  # the default model has two towers
     before = metrics(at)
     assert "positions whose winner changes" in before
+    assert at.selectbox(key="lrn_downstream_layer").options == ["conv3", "conv4", "conv5"]
+    captions = set(images(at))
+    assert {"conv1 after LRN", "conv2 after LRN", "conv3 (after ReLU) with LRN"} <= captions
     # The default model is untrained: the page says so.
     assert any("Untrained" in info.value for info in at.info)
 
