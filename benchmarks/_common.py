@@ -72,17 +72,32 @@ def thread_counts(spec: str) -> list[int]:
     return counts
 
 
-def interleaved(candidates: dict[str, Callable[[], object]], reps: int, warmup: int = 1) -> dict[str, list[float]]:
+class Timings(dict):
+    """{candidate: [wall seconds per repetition]} plus ``cpu``: the same for process CPU seconds.
+
+    On a shared machine wall time includes waiting for a core; process CPU time
+    (``time.process_time``, all threads of this process) counts only the work done, so its
+    ratios stay meaningful under load. With more than one torch thread it also counts OpenMP
+    threads spinning at barriers, so it is the better yardstick at 1 thread.
+    """
+
+    def __init__(self, names):
+        super().__init__({name: [] for name in names})
+        self.cpu: dict[str, list[float]] = {name: [] for name in names}
+
+
+def interleaved(candidates: dict[str, Callable[[], object]], reps: int, warmup: int = 1) -> Timings:
     """Seconds per call of each candidate, alternating candidates within every repetition."""
     for fn in candidates.values():
         for _ in range(warmup):
             fn()
-    times: dict[str, list[float]] = {name: [] for name in candidates}
+    times = Timings(candidates)
     for _ in range(reps):
         for name, fn in candidates.items():
-            start = time.perf_counter()
+            cpu, wall = time.process_time(), time.perf_counter()
             fn()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(time.perf_counter() - wall)
+            times.cpu[name].append(time.process_time() - cpu)
     return times
 
 

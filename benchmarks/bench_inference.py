@@ -68,7 +68,7 @@ def check_same_logits(model: AlexNet, plain: nn.Module) -> str:
 
 
 def main() -> None:
-    parser = _common.base_parser(__doc__.splitlines()[0])
+    parser = _common.base_parser(__doc__.splitlines()[0], reps=9)
     parser.add_argument("--batches", default="1,64", help="comma-separated batch sizes (default 1,64)")
     args = parser.parse_args()
     print(_common.machine_line())
@@ -91,6 +91,7 @@ def main() -> None:
                     reps=args.reps,
                 )
             med = {name: _common.median(t) for name, t in times.items()}
+            cpu = {name: _common.median(t) for name, t in times.cpu.items()}
             rows.append([
                 batch, threads,
                 f"{med['plain'] * 1e3:.0f} ({_common.spread(times['plain'])})",
@@ -99,12 +100,14 @@ def main() -> None:
                 f"{batch / med['ours']:.1f}",
                 f"{med['capture'] * 1e3:.0f} ({_common.spread(times['capture'])})",
                 f"**{(med['capture'] / med['ours'] - 1) * 100:+.0f}%**",
+                f"{cpu['plain'] * 1e3:.0f} / {cpu['ours'] * 1e3:.0f} / {cpu['capture'] * 1e3:.0f}",
+                f"{cpu['plain'] / cpu['ours']:.2f}x", f"{(cpu['capture'] / cpu['ours'] - 1) * 100:+.0f}%",
             ])
-    print(f"\nmedians of {args.reps} interleaved repetitions, milliseconds per batch (min..max)")
-    _common.print_table(
-        ["batch", "threads", "plain nn ms", "ours ms", "speed-up", "ours img/s", "capture all ms", "capture overhead"],
-        rows,
-    )
+    print(f"\nmedians of {args.reps} interleaved repetitions, ms per batch (min..max); cpu = process CPU time")
+    headers = ["batch", "threads", "plain nn ms", "ours ms", "speed-up", "ours img/s"]
+    headers += ["capture all ms", "capture overhead"]
+    headers += ["cpu ms plain/ours/capture", "cpu speed-up", "cpu capture overhead"]
+    _common.print_table(headers, rows)
 
 
 if __name__ == "__main__":

@@ -78,16 +78,19 @@ def main() -> None:
             train, infer = measure(reference, ours, (args.batch, channels, h, w), args.reps)
             t_ref, t_ours = _common.median(train["torch"]), _common.median(train["ours"])
             f_ref, f_ours = _common.median(infer["torch"]), _common.median(infer["ours"])
+            c_ref, c_ours = _common.median(train.cpu["torch"]), _common.median(train.cpu["ours"])
             rows.append([
                 label.replace("N", str(args.batch), 1), threads,
                 f"{t_ref * 1e3:.0f} ({_common.spread(train['torch'])})",
                 f"{t_ours * 1e3:.0f} ({_common.spread(train['ours'])})",
                 f"**{t_ref / t_ours:.2f}x**",
+                f"{c_ref * 1e3:.0f} / {c_ours * 1e3:.0f}", f"{c_ref / c_ours:.2f}x",
                 f"{f_ref * 1e3:.0f} / {f_ours * 1e3:.0f}", f"{f_ref / f_ours:.2f}x",
             ])
-    print(f"\nmedians of {args.reps} interleaved repetitions, milliseconds (min..max)")
+    print(f"\nmedians of {args.reps} interleaved repetitions, milliseconds (min..max); cpu = process CPU time")
     headers = ["shape", "threads", "torch fwd+bwd ms", "ours fwd+bwd ms", "speed-up"]
-    _common.print_table(headers + ["fwd only ms torch/ours", "fwd speed-up"], rows)
+    headers += ["cpu ms torch/ours", "cpu speed-up", "fwd only ms torch/ours", "fwd speed-up"]
+    _common.print_table(headers, rows)
 
 
 if __name__ == "__main__":
