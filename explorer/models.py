@@ -130,9 +130,7 @@ def available_models(runs_dir: str | os.PathLike | None = None) -> list[ModelOpt
     if reference.reference_available(reference.REFERENCE_DIR):
         label = "Reference AlexNet (bundled, two towers)"
         options.append(ModelOption("reference", label, "reference", reference.REFERENCE_DIR))
-    options.append(
-        ModelOption("paper-init", "Paper AlexNet, untrained (two towers, paper initialisation)", "paper-init")
-    )
+    options.append(ModelOption("paper-init", "Paper AlexNet, untrained", "paper-init"))
     runs = Path(runs_dir) if runs_dir is not None else runs_root()
     if runs.is_dir():
         for run in sorted((p for p in runs.iterdir() if p.is_dir()), key=lambda p: _natural_key(p.name)):

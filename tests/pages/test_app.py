@@ -22,6 +22,7 @@ TIMEOUT = 180  # the first run builds and runs the 61M-parameter model on a slow
 def _fresh_machine(tmp_path, monkeypatch):
     # No training runs, no bundled reference, no torchvision weights: the default is the untrained paper model.
     monkeypatch.setenv("ALEXNET_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("ALEXNET_DATA_ROOT", str(tmp_path / "no-data"))
     monkeypatch.setattr("alexnet.reference.REFERENCE_DIR", tmp_path / "no-reference")
     monkeypatch.setattr("alexnet.pretrained.torchvision_weights_available", lambda *a, **k: False)
 
@@ -66,7 +67,7 @@ def test_shell_starts_on_a_fresh_machine_with_the_untrained_default():
     assert_ran(at)
     model = at.sidebar.selectbox(key="model_choice")
     assert model.value == "paper-init"
-    assert model.options[0].startswith("Paper AlexNet, untrained")
+    assert model.options[0] == "Paper AlexNet, untrained"
     assert model.options[-1] == "Upload a checkpoint ..."
     assert at.title[0].value == "Kernels"  # the default page
     assert any("Untrained model" in info.value for info in at.info)  # the plain notice
@@ -82,6 +83,20 @@ def test_bad_checkpoint_upload_is_refused_and_the_page_keeps_working():
     errors = [e.value for e in at.sidebar.error]
     assert errors and "Checkpoint refused" in errors[0] and "weights.pt" in errors[0]
     assert at.title[0].value == "Kernels" and image_urls(at)  # still showing the default model
+
+
+@pytest.mark.slow
+def test_corrupt_run_checkpoint_is_reported_and_the_default_model_used(tmp_path):
+    run = tmp_path / "runs" / "broken"
+    run.mkdir(parents=True)
+    (run / "checkpoint.pt").write_bytes(b"PK\x03\x04 truncated zip")
+    at = app().run()
+    model = at.sidebar.selectbox(key="model_choice")
+    assert model.options[1] == "Run broken (latest checkpoint)"
+    model.set_value("run:broken").run()
+    assert_ran(at)
+    assert any("Could not load Run broken" in e.value and "checkpoint.pt" in e.value for e in at.sidebar.error)
+    assert "conv1: 48 + 48 kernels, two towers" in subheaders(at)  # the default model is shown instead
 
 
 @pytest.mark.slow
