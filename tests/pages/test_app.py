@@ -223,6 +223,10 @@ def test_top5_predictions_when_the_model_has_a_classifier(monkeypatch):
     assert list(table.columns) == ["class", "probability"] and len(table) == 5
     assert table["probability"].is_monotonic_decreasing
     assert "conv1 + ReLU: 64 feature maps of 56x56" in subheaders(at)  # torchvision's conv1 pads by 2
+    at.switch_page("pages/kernels.py").run()
+    assert_ran(at)
+    assert "conv1: 64 kernels of 11x11x3" in subheaders(at)  # one tower: no per-tower metrics
+    assert not any(m.label.startswith("Tower") for m in at.metric)
 
 
 @pytest.mark.slow
