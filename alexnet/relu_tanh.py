@@ -439,10 +439,12 @@ def _run_condition(
     save: Callable[[], None],
     step: Callable[[int, str], None],
     record: dict,
+    missing: list[str] | None = None,
 ) -> dict:
     """Sweep (per activation, unless fixed or shared) then one run per activation and seed.
 
     ``record`` is filled in as the work goes (so a partial results file shows what is done) and returned.
+    With ``missing`` (a list), nothing is trained: unfinished units are appended to it and skipped.
     """
     sweep: dict[str, dict] = {}
     chosen: dict[str, float] = {}
@@ -462,20 +464,28 @@ def _run_condition(
             chosen[act] = fixed[act]
             continue
         if config.shared_lr and ai > 0:
-            chosen[act] = chosen[config.activations[0]]
+            if config.activations[0] in chosen:
+                chosen[act] = chosen[config.activations[0]]
             continue
         grid = sorted(config.lr_grid)
         curves: dict[str, dict] = {}
         extensions = 0
+        incomplete = False
         while True:
             for lr in grid:
                 key = _unit_key(name, "sweep", act, f"{lr:g}")
+                if key not in done and missing is not None:
+                    missing.append(key)
+                    incomplete = True
+                    continue
                 if key not in done:
                     curve = _train(sweep_data, config, act, lr, seeds[0], config.sweep_epochs, False,
                                    lambda msg: step(1, f"[{name} sweep] {msg}"), measure_test=False)
                     done[key] = curve
                     save()
                 curves[f"{lr:g}"] = done[key]
+            if incomplete:
+                break
             scores = {lr: _sweep_score(curves[f"{lr:g}"], config) for lr in grid}
             best = min(grid, key=lambda lr: (scores[lr], lr))
             ratio = grid[-1] / grid[-2] if len(grid) > 1 else 10 ** 0.5
@@ -486,6 +496,8 @@ def _run_condition(
             else:
                 break
             extensions += 1
+        if incomplete:
+            continue
         sweep[act] = {
             "lrs": grid,
             "curves": curves,
@@ -497,7 +509,12 @@ def _run_condition(
         refresh()
     for seed in seeds:
         for act in config.activations:
+            if act not in chosen:
+                continue
             key = _unit_key(name, "run", act, seed, f"{chosen[act]:g}")
+            if key not in done and missing is not None:
+                missing.append(key)
+                continue
             if key not in done:
                 curve = _train(full, config, act, chosen[act], seed, config.max_epochs, True,
                                lambda msg: step(1, f"[{name}] {msg}"))
@@ -569,6 +586,7 @@ def run_experiment(
     out_dir: str | os.PathLike | None = None,
     command: str | None = None,
     resume: bool = False,
+    report_only: bool = False,
 ) -> dict:
     """Run the sweep, the runs and any condition study; return the results dict (also written if ``out_dir``).
 
@@ -576,7 +594,9 @@ def run_experiment(
     (default: loaded from ``config.data_root``). With ``out_dir`` the results are
     written atomically after every finished run (``"status": "partial"``) and at the
     end; ``resume=True`` reuses finished sweep entries and runs from a partial file
-    made with the same config.
+    made with the same config. ``report_only=True`` trains nothing: it rebuilds the results
+    and figures in ``out_dir`` from the finished units of its partial file (for a run that
+    had to stop); ``missing_units`` lists what is not there.
     """
     from alexnet.cifar10 import load_cifar10
 
@@ -585,14 +605,24 @@ def run_experiment(
     out_path = Path(out_dir) / "results.json" if out_dir is not None else None
     done: dict[str, dict] = {}
     elapsed_before = 0.0
-    if resume and out_path is not None and out_path.is_file():
+    invocations: list[dict] = []
+    old: dict = {}
+    if (resume or report_only) and out_path is not None and out_path.is_file():
         old = json.loads(out_path.read_text())
         if old.get("config") == json.loads(json.dumps(config.to_dict())):
             done = old.get("units", {})
             elapsed_before = float(old.get("wall_time_s") or 0.0)
+            invocations = list(old.get("invocations", []))
+        elif report_only:
+            raise DataError(f"{out_path} was made with another config; nothing to report")
+    elif report_only:
+        raise DataError(f"report-only needs a results file from an earlier run: {out_path} is missing")
+    if not report_only:
+        invocations.append({"command": command, "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    missing: list[str] | None = [] if report_only else None
     if data is None:
         data = load_cifar10(config.data_root)
-    threads = pick_threads(config)
+    threads = int(old.get("threads", 1)) if report_only else pick_threads(config)
     torch.set_num_threads(threads)
     try:
         full = _prepare(data, config, config.train_images)
@@ -623,8 +653,10 @@ def run_experiment(
             return {
                 "format": RESULTS_FORMAT,
                 "status": status,
-                "command": command,
-                "wall_time_s": round(elapsed_before + time.perf_counter() - t_start, 1),
+                "command": command if not report_only else old.get("command"),
+                "invocations": invocations,
+                "missing_units": missing or [],
+                "wall_time_s": round(elapsed_before + (0.0 if report_only else time.perf_counter() - t_start), 1),
                 "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "config": json.loads(json.dumps(config.to_dict())),
                 "data": {"source": data.source, "train_images": len(full.train_y),
@@ -656,14 +688,15 @@ def run_experiment(
         finished: list[dict] = []
 
         def save() -> None:
-            if out_path is not None:
+            if out_path is not None and not report_only:
                 atomic_write_text(json.dumps(snapshot("partial", finished), indent=1), out_path)
 
         for name, cfg, seeds in plan:
             finished.append({"name": name})
-            _run_condition(name, cfg, seeds, full, sweep_data, done, save, step, finished[-1])
-            save()
-        results = snapshot("complete", finished)
+            _run_condition(name, cfg, seeds, full, sweep_data, done, save, step, finished[-1], missing)
+            if not report_only:
+                save()
+        results = snapshot("partial" if missing else "complete", finished)
         if out_path is not None:
             atomic_write_text(json.dumps(results, indent=1), out_path)
             write_figures(results, out_path.parent)
@@ -711,6 +744,16 @@ def load_results(path: str | os.PathLike = RESULTS_DIR / "results.json") -> dict
     return results
 
 
+def load_results_raw(path: Path) -> dict:
+    """A results file as written, partial ones included (no check beyond valid JSON)."""
+    if not path.is_file():
+        raise DataError(f"no results file at {path}")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path} is not valid JSON: {exc}") from None
+
+
 def _validate(results: Any, where: str = "results") -> None:
     if not isinstance(results, dict):
         raise DataError(f"{where}: expected a JSON object, got {type(results).__name__}")
@@ -749,10 +792,12 @@ _STYLE = {"relu": ("solid", "-", "#1f4e9c", "ReLU"), "tanh": ("dash", "--", "#c0
 
 def _summary_line(results: dict) -> str:
     ratio = results.get("ratio") or {}
+    tag = "PARTIAL run. " if results.get("status") == "partial" else ""
     if ratio.get("mean") is None:
-        return "tanh/ReLU ratio: not reached by both"
-    return (f"tanh/ReLU epochs to 25%: {ratio['mean']:.2f}x (range {ratio['min']:.2f}-{ratio['max']:.2f}, "
-            f"{ratio['n']} seeds)")
+        return f"{tag}tanh/ReLU ratio: not reached by both"
+    seeds = "1 seed" if ratio["n"] == 1 else f"{ratio['n']} seeds"
+    return (f"{tag}tanh/ReLU epochs to 25%: {ratio['mean']:.2f}x (range {ratio['min']:.2f}-{ratio['max']:.2f}, "
+            f"{seeds})")
 
 
 def matplotlib_figure(results: dict) -> Any:
@@ -779,7 +824,8 @@ def matplotlib_figure(results: dict) -> Any:
     ax.set_ylabel("Training error rate")
     ax.set_ylim(0, top + 0.02)
     ax.set_xlim(left=0)
-    ax.legend(frameon=False)
+    if seen:
+        ax.legend(frameon=False)
     ax.set_title(_summary_line(results), fontsize=8)
     fig.tight_layout()
     return fig
@@ -896,6 +942,9 @@ def register_cli(subparsers) -> None:
                    help="conditions to rerun (own sweep, --condition-seeds) to see what moves the ratio")
     p.add_argument("--condition-seeds", type=int, nargs="+", help="seeds per studied condition (default 0)")
     p.add_argument("--resume", action="store_true", help="reuse finished sweep entries and runs in --out")
+    p.add_argument("--report-only", action="store_true",
+                   help="train nothing: rebuild results.json and the figures in --out from its finished runs "
+                   "(for a run that had to stop; its own config is used)")
     p.set_defaults(func=_cli)
 
 
@@ -928,11 +977,18 @@ def _cli(args: argparse.Namespace) -> int:
             raise DataError(f"--lr expects ACT=LR such as relu=0.01, got {item!r}") from None
     if fixed:
         kw["fixed_lr"] = tuple(fixed)
+    out = Path(args.out) if args.out else (None if args.quick else RESULTS_DIR)
+    if args.report_only:
+        if out is None:
+            raise DataError("--report-only needs --out (or no --quick)")
+        config = ReluTanhConfig.from_dict(load_results_raw(out / "results.json")["config"])
+        results = run_experiment(config, data=load_cifar10(config.data_root), out_dir=out, report_only=True)
+        print(f"{_summary_line(results)}; status {results['status']}; missing {len(results['missing_units'])} units")
+        return 0
     try:
         config = ReluTanhConfig.quick(**kw) if args.quick else ReluTanhConfig(**kw)
     except ValueError as exc:
         raise DataError(str(exc)) from None
-    out = Path(args.out) if args.out else (None if args.quick else RESULTS_DIR)
     if out is None:
         import tempfile
 

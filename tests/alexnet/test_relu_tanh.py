@@ -176,6 +176,16 @@ def test_quick_experiment_on_generated_data_writes_everything_and_resumes(tmp_pa
     monkeypatch.setattr(rt, "_train", lambda *a, **k: pytest.fail("resume retrained a finished unit"))
     again = run_experiment(cfg, data=_learnable_cifar(), out_dir=tmp_path, resume=True)
     assert again["runs"] == res["runs"] and again["sweep"] == res["sweep"]
+    # A run that had to stop: report-only rebuilds results and figures from the finished units, trains nothing.
+    saved = json.loads((tmp_path / "results.json").read_text())
+    tanh_unit = f"baseline|run|tanh|0|{res['chosen_lr']['tanh']:g}"
+    del saved["units"][tanh_unit]
+    (tmp_path / "results.json").write_text(json.dumps(saved))
+    (tmp_path / "figure1.png").unlink()
+    part = run_experiment(cfg, data=_learnable_cifar(), out_dir=tmp_path, report_only=True)
+    assert part["status"] == "partial" and part["missing_units"] == [tanh_unit]
+    assert [r["activation"] for r in part["runs"]] == ["relu"] and part["ratio"]["n"] == 0
+    assert (tmp_path / "figure1.png").is_file() and load_results(tmp_path / "results.json")["status"] == "partial"
 
 
 @pytest.mark.slow
