@@ -544,10 +544,6 @@ def _save_snapshot(path: Path, model: AlexNet, epoch: int, extra: dict[str, Any]
                  "epoch": epoch, **extra}, path)
 
 
-def _unwrap(model: nn.Module) -> AlexNet:
-    return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
-
-
 def epoch_indices(size: int, *, seed: int, epoch: int, rank: int = 0, world_size: int = 1) -> Tensor:
     """This process's training-image order for ``epoch``: a shard of one seeded shuffle.
 
@@ -800,6 +796,11 @@ def evaluate_checkpoint(
         stats = DatasetStats.from_state_dict(checkpoint["data_stats"])
     except DataError as exc:
         raise CheckpointError(f"{name}: {exc}") from None
+    if not any(key.startswith("classifier.") for key in checkpoint["model"]):
+        raise CheckpointError(
+            f"{name} holds only the conv layers (a training snapshot); evaluating needs a full checkpoint "
+            "such as <run>/checkpoint.pt"
+        )
     model = model_from_checkpoint(checkpoint, strict=True)
     folder = find_split(data, split)
     images = load_image_folder(folder, progress=progress)

@@ -110,6 +110,17 @@ def test_evaluate_refuses_corrupt_and_foreign_checkpoints(tiny_data, tmp_path, c
     assert main(["evaluate", str(tmp_path / "missing.pt"), "--data", str(tiny_data)]) == 2
     _assert_one_line_error(capsys.readouterr().err, "checkpoint not found")
 
+    conv_only = tmp_path / "epoch_001.pt"
+    model = AlexNet(num_classes=3, init=False)
+    save_checkpoint(conv_only, model, data_stats={})
+    snapshot = torch.load(conv_only, weights_only=True)
+    snapshot["model"] = {k: v for k, v in snapshot["model"].items() if k.startswith("features.")}
+    snapshot["data_stats"] = {"mean_image": torch.zeros(3, 256, 256), "eigvals": torch.ones(3),
+                              "eigvecs": torch.eye(3)}
+    torch.save(snapshot, conv_only)
+    assert main(["evaluate", str(conv_only), "--data", str(tiny_data)]) == 2
+    _assert_one_line_error(capsys.readouterr().err, "only the conv layers")
+
     no_stats = tmp_path / "nostats.pt"
     save_checkpoint(no_stats, AlexNet(num_classes=3, init=False))
     assert main(["evaluate", str(no_stats), "--data", str(tiny_data)]) == 2
