@@ -105,11 +105,12 @@ def source_files(count: int, workdir: Path) -> tuple[list[Path], str]:
     return paths, f"{count} generated 400x300 JPEGs (no Imagenette under {data_root()})"
 
 
-def loader_rate(dataset, batch: int, workers: int, batches: int) -> float:
-    """Steady-state images/s of a DataLoader drawing random images with replacement.
+def loader_rate(dataset, batch: int, workers: int, batches: int) -> tuple[float, float | None]:
+    """Steady-state (images/s, images per CPU-second) of a DataLoader drawing random images.
 
     The first ``2 * workers + 1`` batches (start-up plus everything prefetched) are drawn untimed,
-    so the timed batches arrive at the rate the workers produce them.
+    so the timed batches arrive at the rate the workers produce them. CPU time is only known
+    in-process (``workers == 0``); the workers' CPU is not visible from here.
     """
     warm = 2 * workers + 1
     sampler = torch.utils.data.RandomSampler(dataset, replacement=True, num_samples=batch * (warm + batches))
@@ -117,11 +118,11 @@ def loader_rate(dataset, batch: int, workers: int, batches: int) -> float:
     it = iter(loader)
     for _ in range(warm):
         next(it)
-    start = time.perf_counter()
+    cpu, start = time.process_time(), time.perf_counter()
     done = sum(next(it)[0].shape[0] for _ in range(batches))
-    rate = done / (time.perf_counter() - start)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     del it  # shuts the workers down
-    return rate
+    return done / wall, (done / cpu if workers == 0 else None)
 
 
 def sliced_crops(images: torch.Tensor, mean_image: torch.Tensor, top, left, mirror, crop: int) -> torch.Tensor:
@@ -195,16 +196,22 @@ def main() -> None:
         for threads in _common.thread_counts(args.threads):
             torch.set_num_threads(threads)
             rates: dict[str, list[float]] = {"ours": [], "candidate: sliced crops": []}
+            cpu_rates: dict[str, list[float]] = {"ours": [], "candidate: sliced crops": []}
             for _ in range(args.reps):  # interleave: ours, then each baseline, per repetition
                 for key, fn in (("ours", ours), ("candidate: sliced crops", candidate)):
-                    start = time.perf_counter()
+                    cpu, start = time.process_time(), time.perf_counter()
                     n = sum(fn() for _ in range(args.batches))
                     rates[key].append(n / (time.perf_counter() - start))
+                    cpu_rates[key].append(n / (time.process_time() - cpu))
                 for workers in (int(w) for w in args.workers.split(",")):
                     for name, dataset in (("PIL in memory", pil_set), ("JPEG files", jpeg_set)):
                         key = f"{name}, {workers} workers"
-                        rates.setdefault(key, []).append(loader_rate(dataset, args.batch, workers, args.batches))
+                        rate, cpu_rate = loader_rate(dataset, args.batch, workers, args.batches)
+                        rates.setdefault(key, []).append(rate)
+                        if cpu_rate is not None:
+                            cpu_rates.setdefault(key, []).append(cpu_rate)
             med = {k: _common.median(v) for k, v in rates.items()}
+            cpu_med = {k: _common.median(v) for k, v in cpu_rates.items()}
             best = {
                 name: max((k for k in med if k.startswith(name)), key=med.__getitem__)
                 for name in ("PIL in memory", "JPEG files")
@@ -212,12 +219,22 @@ def main() -> None:
             for key, rate in med.items():
                 ratio = "" if key == "ours" else f"{med['ours'] / rate:.2f}x"
                 mark = " (best)" if key in best.values() else ""
-                rows.append([threads, key + mark, f"{rate:.0f}", ratio])
+                per_cpu = f"{cpu_med[key]:.0f}" if key in cpu_med else "(other processes)"
+                cpu_ratio = f"{cpu_med['ours'] / cpu_med[key]:.2f}x" if key in cpu_med and key != "ours" else ""
+                rows.append([threads, key + mark, f"{rate:.0f}", ratio, per_cpu, cpu_ratio])
             for name, key in best.items():
                 for mine in ("ours", "candidate: sliced crops"):
                     print(f"threads={threads}: {mine} vs best {name} baseline ({key}): {med[mine] / med[key]:.2f}x")
+            for name in ("PIL in memory", "JPEG files"):
+                key = f"{name}, 0 workers"
+                if key in cpu_med:
+                    for mine in ("ours", "candidate: sliced crops"):
+                        print(f"threads={threads}: {mine} vs {key}, images per CPU-second: "
+                              f"{cpu_med[mine] / cpu_med[key]:.2f}x")
     print(f"\nmedians of {args.reps} interleaved repetitions of {args.batches} batches of {args.batch}; images/s")
-    _common.print_table(["torch threads", "pipeline", "images/s", "ours / this"], rows)
+    _common.print_table(
+        ["torch threads", "pipeline", "images/s", "ours / this", "images per CPU-s", "ours / this (CPU)"], rows
+    )
 
 
 if __name__ == "__main__":
