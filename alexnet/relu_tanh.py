@@ -609,7 +609,7 @@ def run_experiment(
     old: dict = {}
     if (resume or report_only) and out_path is not None and out_path.is_file():
         old = json.loads(out_path.read_text())
-        if old.get("config") == json.loads(json.dumps(config.to_dict())):
+        if _same_training(old.get("config") or {}, config):
             done = old.get("units", {})
             elapsed_before = float(old.get("wall_time_s") or 0.0)
             invocations = list(old.get("invocations", []))
@@ -658,7 +658,7 @@ def run_experiment(
                 "missing_units": missing or [],
                 "wall_time_s": round(elapsed_before + (0.0 if report_only else time.perf_counter() - t_start), 1),
                 "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "config": json.loads(json.dumps(config.to_dict())),
+                "config": _jsonable(config),
                 "data": {"source": data.source, "train_images": len(full.train_y),
                          "sweep_train_images": len(sweep_data.train_y), "test_images": len(full.test_y)},
                 "device": _device_description(),
@@ -705,6 +705,22 @@ def run_experiment(
         return results
     finally:
         torch.set_num_threads(prev_threads)
+
+
+# Fields that do not change what a finished sweep entry or run contains: a resumed run may change them
+# (add seeds, add a condition study, use another thread count) and still reuse the finished units.
+RESUME_NEUTRAL_FIELDS = ("seeds", "conditions", "condition_seeds", "threads")
+
+
+def _jsonable(config: ReluTanhConfig) -> dict:
+    return json.loads(json.dumps(config.to_dict()))
+
+
+def _same_training(old_config: dict, config: ReluTanhConfig) -> bool:
+    new = _jsonable(config)
+    return {k: v for k, v in old_config.items() if k not in RESUME_NEUTRAL_FIELDS} == {
+        k: v for k, v in new.items() if k not in RESUME_NEUTRAL_FIELDS
+    }
 
 
 def _images_per_s(done: dict, n_train: int) -> float | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -261,3 +262,12 @@ def test_plotly_measure_condition_and_sweep_views():
     sw = rt.sweep_figure(res)
     assert [list(t.x) for t in sw.data] == [[0.001, 0.01], [0.001, 0.01]]
     assert list(sw.data[0].y) == [0.7, 0.5] and sw.data[1].line.dash == "dash"
+
+
+def test_resume_reuses_units_across_seed_and_study_changes_only():
+    base = ReluTanhConfig()
+    saved = json.loads(json.dumps(base.to_dict()))
+    assert rt._same_training(saved, dataclasses.replace(base, seeds=(0, 1, 2, 3), conditions=("pytorch-init",)))
+    assert rt._same_training(saved, dataclasses.replace(base, threads=2))
+    assert not rt._same_training(saved, dataclasses.replace(base, momentum=0.5))
+    assert not rt._same_training(saved, dataclasses.replace(base, lr_grid=(0.1,)))
