@@ -45,7 +45,7 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from alexnet import train
+    from alexnet import relu_tanh, train
 
     parser = argparse.ArgumentParser(
         prog="alexnet",
@@ -55,13 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     train.register_cli(subparsers)
     _register_summary(subparsers)
-    try:
-        import alexnet.relu_tanh as relu_tanh
-    except ModuleNotFoundError as exc:  # the Figure 1 module is optional until it lands
-        if exc.name != "alexnet.relu_tanh":
-            raise
-    else:
-        relu_tanh.register_cli(subparsers)
+    relu_tanh.register_cli(subparsers)
     return parser
 
 
