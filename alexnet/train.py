@@ -10,7 +10,17 @@ A run lives in ``<runs_dir>/<name>/``::
     metrics.jsonl          one JSON object per completed epoch (appended)
     checkpoint.pt          last completed epoch: model, optimizer, scheduler, epoch,
                            metrics, train_config, data_stats, class_names (atomic writes)
-    snapshots/epoch_NNN.pt conv layers only, fp16, on a sparse schedule (epoch 0 = init)
+    snapshots/epoch_NNN.pt conv layers only, fp16, on a sparse schedule (epoch 0 = init),
+                           with epoch, config, train_config, data_stats, class_names
+
+Each metrics record: ``epoch``; ``lr`` (the rate used during the epoch);
+``train_loss``, ``train_top1_error`` (on the augmented batches, dropout on),
+``train_images``, ``images_per_s`` (training only); ``val_top1_error``,
+``val_top5_error``, ``val_images`` (centre crop); ``val_ten_crop_top1_error``,
+``val_ten_crop_top5_error`` when the 10-crop test ran (last epoch, every
+``ten_crop_every``); ``lr_dropped`` (the schedule divided the rate after this
+epoch, so the next epoch's ``lr`` is lower); ``epoch_seconds``; ``time`` (UTC).
+Errors are fractions in [0, 1].
 
 Input pipeline. When the training set fits in memory it is held as one uint8
 tensor on the training device (GPU included); each epoch shuffles indices with
