@@ -440,12 +440,16 @@ def _run_condition(
     step: Callable[[int, str], None],
     record: dict,
     missing: list[str] | None = None,
+    unit_prefix: str | None = None,
 ) -> dict:
     """Sweep (per activation, unless fixed or shared) then one run per activation and seed.
 
     ``record`` is filled in as the work goes (so a partial results file shows what is done) and returned.
     With ``missing`` (a list), nothing is trained: unfinished units are appended to it and skipped.
+    ``unit_prefix`` names the units (default ``name``): conditions that train a given (activation, lr,
+    seed) exactly as the baseline does (e.g. "shared-lr", which only changes the choice) reuse its units.
     """
+    prefix = unit_prefix or name
     sweep: dict[str, dict] = {}
     chosen: dict[str, float] = {}
     runs: list[dict] = []
@@ -473,7 +477,7 @@ def _run_condition(
         incomplete = False
         while True:
             for lr in grid:
-                key = _unit_key(name, "sweep", act, f"{lr:g}")
+                key = _unit_key(prefix, "sweep", act, f"{lr:g}")
                 if key not in done and missing is not None:
                     missing.append(key)
                     incomplete = True
@@ -483,6 +487,8 @@ def _run_condition(
                                    lambda msg: step(1, f"[{name} sweep] {msg}"), measure_test=False)
                     done[key] = curve
                     save()
+                else:
+                    step(config.sweep_epochs, "")
                 curves[f"{lr:g}"] = done[key]
             if incomplete:
                 break
@@ -511,7 +517,7 @@ def _run_condition(
         for act in config.activations:
             if act not in chosen:
                 continue
-            key = _unit_key(name, "run", act, seed, f"{chosen[act]:g}")
+            key = _unit_key(prefix, "run", act, seed, f"{chosen[act]:g}")
             if key not in done and missing is not None:
                 missing.append(key)
                 continue
@@ -693,7 +699,8 @@ def run_experiment(
 
         for name, cfg, seeds in plan:
             finished.append({"name": name})
-            _run_condition(name, cfg, seeds, full, sweep_data, done, save, step, finished[-1], missing)
+            prefix = "baseline" if _trains_like(cfg, config) else name
+            _run_condition(name, cfg, seeds, full, sweep_data, done, save, step, finished[-1], missing, prefix)
             if not report_only:
                 save()
         results = snapshot("partial" if missing else "complete", finished)
@@ -721,6 +728,16 @@ def _same_training(old_config: dict, config: ReluTanhConfig) -> bool:
     return {k: v for k, v in old_config.items() if k not in RESUME_NEUTRAL_FIELDS} == {
         k: v for k, v in new.items() if k not in RESUME_NEUTRAL_FIELDS
     }
+
+
+# Fields that only decide which learning rate is used, not how a given (activation, lr, seed) trains.
+CHOICE_ONLY_FIELDS = ("shared_lr", "fixed_lr")
+
+
+def _trains_like(a: ReluTanhConfig, b: ReluTanhConfig) -> bool:
+    skip = RESUME_NEUTRAL_FIELDS + CHOICE_ONLY_FIELDS
+    da, db = _jsonable(a), _jsonable(b)
+    return {k: v for k, v in da.items() if k not in skip} == {k: v for k, v in db.items() if k not in skip}
 
 
 def _images_per_s(done: dict, n_train: int) -> float | None:

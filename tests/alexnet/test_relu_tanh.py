@@ -271,3 +271,34 @@ def test_resume_reuses_units_across_seed_and_study_changes_only():
     assert rt._same_training(saved, dataclasses.replace(base, threads=2))
     assert not rt._same_training(saved, dataclasses.replace(base, momentum=0.5))
     assert not rt._same_training(saved, dataclasses.replace(base, lr_grid=(0.1,)))
+
+
+def test_sweep_choice_grid_extension_and_unit_reuse(monkeypatch):
+    """Orchestration with a stand-in trainer: which lr wins, when the grid grows, what a condition reuses."""
+    calls = []
+    best = {"relu": 0.01, "tanh": 0.6}  # tanh's best lies beyond the grid's top (0.1): the grid must grow
+
+    def fake_train(d, config, act, lr, seed, epochs, stop_at_target, tick, measure_test=True):
+        calls.append((act, lr, seed, epochs, config.momentum))
+        err = min(0.9, 0.2 + abs(math.log10(lr / best[act])) / 4)
+        return {"running_error": [err] * epochs, "post_epoch_error": [err] * epochs, "loss": [1.0] * epochs,
+                "seconds": [0.1] * epochs, "diverged": False, "stopped": "max_epochs", "test_error": 0.5}
+
+    monkeypatch.setattr(rt, "_train", fake_train)
+    cfg = ReluTanhConfig.quick(threads=1, lr_grid=(0.001, 0.01, 0.1), lr_grid_extensions=2, seeds=(0, 1),
+                               conditions=("shared-lr", "no-momentum"))
+    res = run_experiment(cfg, data=_learnable_cifar(n_train=64, n_test=8))
+    assert res["chosen_lr"] == {"relu": 0.01, "tanh": 1.0}  # 0.1 -> 1 (one extension), then 1 beats 10
+    assert res["sweep"]["tanh"]["lrs"] == [0.001, 0.01, 0.1, 1.0, 10.0]
+    assert res["sweep"]["relu"]["lrs"] == [0.001, 0.01, 0.1]
+    shared = next(c for c in res["conditions"] if c["name"] == "shared-lr")
+    assert shared["chosen_lr"] == {"relu": 0.01, "tanh": 0.01} and shared["sweep"].keys() == {"relu"}
+    # shared-lr trains like the baseline: its ReLU sweep and ReLU run come from the baseline's units;
+    # only its tanh run at ReLU's lr is new. no-momentum sweeps and runs everything again.
+    base_sweeps = 3 + 5
+    base_runs = 2 * 2
+    shared_new = 1
+    nomom = [c for c in calls if c[4] == 0.0]
+    assert len(calls) == base_sweeps + base_runs + shared_new + len(nomom)
+    assert ("tanh", 0.01, 0, cfg.max_epochs, 0.9) in calls
+    assert len([c for c in nomom if c[3] == cfg.max_epochs]) == 2  # condition_seeds=(0,): one run per activation
