@@ -76,6 +76,7 @@ __all__ = [
     "load_results",
     "matplotlib_figure",
     "plotly_figure",
+    "ratio_table",
     "register_cli",
     "run_experiment",
     "sweep_figure",
@@ -817,6 +818,26 @@ def curves_table(results: dict | list[dict]) -> list[dict]:
                         "post_epoch_error": (r.get("post_epoch_error") or [None] * (i + 1))[i],
                         "loss": (r.get("loss") or [None] * (i + 1))[i],
                     })
+    return rows
+
+
+def ratio_table(results: dict) -> list[dict]:
+    """What moves the ratio: one row per (condition, error measure) with chosen lrs, epochs to 25% and tanh/ReLU."""
+    rows = []
+    groups = [("baseline", "the paper's setting as configured", results)] + [
+        (c["name"], c.get("note", ""), c) for c in results.get("conditions", [])
+    ]
+    for name, note, g in groups:
+        for m in MEASURES:
+            ratio = (g.get("ratio_by_measure") or {}).get(m) or {}
+            row = {"condition": name, "error_measure": m, "note": note}
+            for act in ACTIVATIONS:
+                row[f"lr_{act}"] = (g.get("chosen_lr") or {}).get(act)
+                eps = [r["epochs_to_25"][m] for r in g.get("runs", []) if r["activation"] == act]
+                row[f"epochs_to_25_{act}"] = eps
+            row.update({"ratio_mean": ratio.get("mean"), "ratio_min": ratio.get("min"),
+                        "ratio_max": ratio.get("max"), "seeds": ratio.get("n")})
+            rows.append(row)
     return rows
 
 

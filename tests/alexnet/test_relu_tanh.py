@@ -302,3 +302,15 @@ def test_sweep_choice_grid_extension_and_unit_reuse(monkeypatch):
     assert len(calls) == base_sweeps + base_runs + shared_new + len(nomom)
     assert ("tanh", 0.01, 0, cfg.max_epochs, 0.9) in calls
     assert len([c for c in nomom if c[3] == cfg.max_epochs]) == 2  # condition_seeds=(0,): one run per activation
+
+
+def test_ratio_table_rows_per_condition_and_measure():
+    res = _synthetic_results()
+    res["ratio_by_measure"] = {m: res["ratio"] for m in rt.MEASURES}
+    res["conditions"] = [{"name": "no-momentum", "note": "n", "chosen_lr": {"relu": 0.1, "tanh": 0.1},
+                          "runs": res["runs"][:2], "ratio_by_measure": {m: res["ratio"] for m in rt.MEASURES}}]
+    rows = rt.ratio_table(res)
+    assert [(r["condition"], r["error_measure"]) for r in rows] == [
+        ("baseline", "running"), ("baseline", "post_epoch"), ("no-momentum", "running"), ("no-momentum", "post_epoch")]
+    assert rows[0]["epochs_to_25_relu"] == [3, 3] and rows[0]["epochs_to_25_tanh"] == [6, 6]
+    assert rows[0]["ratio_mean"] == 2.0 and rows[2]["lr_tanh"] == 0.1
