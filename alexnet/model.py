@@ -147,12 +147,16 @@ class AlexNet(nn.Module):
 
 
 @torch.no_grad()
-def paper_init_(model: AlexNet) -> AlexNet:
-    """Weights from N(0, 0.01); bias 1 on conv2, conv4, conv5, fc6, fc7, else 0 (in place)."""
+def paper_init_(model: AlexNet, positive_bias: float = 1.0) -> AlexNet:
+    """Weights from N(0, 0.01); bias 1 on conv2, conv4, conv5, fc6, fc7, else 0 (in place).
+
+    ``positive_bias`` replaces the paper's 1 on those five layers: Caffe's bvlc_alexnet
+    used 0.1 because 1 gave a flat loss (PAPER.md); training exposes it as ``--init-bias``.
+    """
     for name in CONV_LAYERS + FC_LAYERS:
         layer = model.layer(name)
         layer.weight.normal_(0.0, INIT_WEIGHT_STD)
-        layer.bias.fill_(1.0 if name in BIAS_ONE_LAYERS else 0.0)
+        layer.bias.fill_(positive_bias if name in BIAS_ONE_LAYERS else 0.0)
     return model
 
 

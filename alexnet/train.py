@@ -68,7 +68,7 @@ from alexnet.checkpoint import (
     model_from_checkpoint,
 )
 from alexnet.config import UPDATE_RULES, TrainConfig
-from alexnet.model import AlexNet
+from alexnet.model import AlexNet, paper_init_
 from alexnet.optim import PlateauSchedule, make_optimizer
 
 METRICS_FILE = "metrics.jsonl"
@@ -630,7 +630,8 @@ def _fit(config, resume, dist, data_root, TrainPreset, EvalPreset) -> dict[str, 
     eval_preset = EvalPreset(data.stats.to(device), crop_size=config.crop_size)
 
     torch.manual_seed(config.seed)  # the paper's initialisation draws from the global generator
-    model = AlexNet(num_classes=len(data.classes), towers=config.towers)
+    model = paper_init_(AlexNet(num_classes=len(data.classes), towers=config.towers, init=False),
+                        positive_bias=config.init_bias)
     if checkpoint is not None:
         try:
             model.load_state_dict(checkpoint["model"])
@@ -906,6 +907,9 @@ def register_cli(subparsers) -> None:
                         f"top-1 error (default: {d.plateau_patience}; the paper gives no number)")
     g.add_argument("--max-lr-drops", type=int, metavar="N",
                    help=f"at most this many learning-rate drops (default: {d.max_lr_drops}, paper)")
+    g.add_argument("--init-bias", type=float,
+                   help=f"initial bias of conv2/4/5 and fc6/7 (default: {d.init_bias}, paper; "
+                        "Caffe used 0.1 because 1 gave a flat loss)")
     g.add_argument("--pca-std", type=float,
                    help=f"standard deviation of the PCA colour noise (default: {d.pca_std}, paper; 0 = off)")
     g.add_argument("--seed", type=int, help=f"seed for init, subsets, shuffling, augmentation (default: {d.seed})")
