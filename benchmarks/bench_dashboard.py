@@ -64,14 +64,34 @@ def open_activations_page():
     return at
 
 
+_PROFILE: list[cProfile.Profile | None] = [None]
+
+
+def profile_script_thread() -> None:
+    """Make cProfile see the page script: AppTest runs it in its own thread, not the caller's."""
+    from streamlit.runtime.scriptrunner import script_runner
+
+    original = script_runner.ScriptRunner._run_script
+
+    def run_script(self, rerun_data):
+        profile = _PROFILE[0]
+        if profile is None:
+            return original(self, rerun_data)
+        profile.enable()
+        try:
+            return original(self, rerun_data)
+        finally:
+            profile.disable()
+
+    script_runner.ScriptRunner._run_script = run_script
+
+
 def measure(at, seed: int, profile: cProfile.Profile | None) -> dict[str, float]:
     upload = at.file_uploader(key="activations_upload")
     upload.upload(f"photo{seed}.jpg", photo_like_jpeg(seed), "image/jpeg")
-    if profile:
-        profile.enable()
+    _PROFILE[0] = profile
     t_upload = timed_run(at)
-    if profile:
-        profile.disable()
+    _PROFILE[0] = None
     layers = at.selectbox(key="activations_layer")
     default, names = layers.value, _layer_names(list(layers.options))
     first_visits = []
@@ -112,6 +132,8 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["ALEXNET_RUNS_DIR"] = tempfile.mkdtemp(prefix="bench-dashboard-runs-")
     print(_common.machine_line())
+    if args.profile:
+        profile_script_thread()
     rows = []
     for threads in _common.thread_counts(args.threads):
         torch.set_num_threads(threads)
@@ -130,7 +152,8 @@ def main() -> None:
             ])
         if profile:
             out = io.StringIO()
-            pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(25)
+            print(f"cProfile of the {args.reps} upload runs (script thread), by cumulative time:")
+            pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(40)
             print(out.getvalue())
     print(f"\nmedians of {args.reps} repetitions (a new uploaded image each), milliseconds (min..max)")
     _common.print_table(["torch threads", "step", "ms", "target ms", "target"], rows)
