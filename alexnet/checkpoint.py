@@ -120,5 +120,7 @@ def model_from_checkpoint(checkpoint: dict[str, Any], *, strict: bool = True) ->
     try:
         model.load_state_dict(state, strict=strict)
     except RuntimeError as exc:
-        raise CheckpointError(f"checkpoint weights do not fit the model: {str(exc).splitlines()[0]}") from None
+        # torch's first line is only "Error(s) in loading state_dict ..."; the next names the keys.
+        detail = " ".join(line.strip() for line in str(exc).splitlines()[1:3]) or str(exc)
+        raise CheckpointError(f"checkpoint weights do not fit the model: {detail}") from None
     return model.eval()
