@@ -4,14 +4,16 @@ Drives streamlit_app.py as the tests do: open the Activations page, upload an im
 each repetition, so nothing is cached), then switch the layer. Timed, per repetition:
 
 * upload -> page ready: the rerun after the upload (decode, one forward pass capturing every
-  layer, top-5, the default layer's grid and statistics); target < 300 ms;
-* all grids ready: that plus visiting every other feature layer once (each first visit renders
-  that layer's grid from the cached activations);
-* switch layer: one rerun selecting another layer whose grid was not yet shown (target < 50 ms),
-  and switching back to a layer already shown (everything cached).
+  layer, top-5, the layer grids the page draws and the statistics); target < 300 ms;
+* all grids ready: that plus visiting every other feature layer once, so every layer's grid has
+  been shown whether the page draws them all on upload or each on first visit (same target);
+* switch layer: one rerun selecting a layer not shown before for this image (target < 50 ms),
+  and switching back to a layer already shown.
 
-The baseline for the ratio column is the target itself. Runs under a temporary ALEXNET_RUNS_DIR so
-local training runs do not change which model the app opens with.
+The targets are the baseline: the table says met / not met for the wall-clock median, and also
+gives the process CPU time (all threads, including AppTest's script thread), which is what the
+steps cost without the waiting for a core on a shared machine. Runs under a temporary
+ALEXNET_RUNS_DIR so local training runs do not change which model the app opens with.
 
     .venv/bin/python benchmarks/bench_dashboard.py
     .venv/bin/python benchmarks/bench_dashboard.py --reps 2 --threads 1 --profile
@@ -43,10 +45,15 @@ def photo_like_jpeg(seed: int, size: tuple[int, int] = (500, 375)) -> bytes:
     return buffer.getvalue()
 
 
+CPU_SECONDS: list[float] = []  # process CPU time of each timed_run, in call order
+
+
 def timed_run(at) -> float:
-    start = time.perf_counter()
+    """Wall seconds of one rerun; its process CPU seconds (all threads) go to CPU_SECONDS."""
+    cpu, start = time.process_time(), time.perf_counter()
     at.run()
     elapsed = time.perf_counter() - start
+    CPU_SECONDS.append(time.process_time() - cpu)
     if at.exception:
         raise SystemExit(f"the app raised: {[e.message for e in at.exception]}")
     return elapsed
@@ -92,22 +99,31 @@ def measure(at, seed: int, profile: cProfile.Profile | None) -> dict[str, float]
     _PROFILE[0] = profile
     t_upload = timed_run(at)
     _PROFILE[0] = None
+    cpu_upload = CPU_SECONDS[-1]
     layers = at.selectbox(key="activations_layer")
     default, names = layers.value, _layer_names(list(layers.options))
-    first_visits = []
+    first_visits, cpu_visits = [], []
     for name in names:
         if name == default:
             continue
         at.selectbox(key="activations_layer").set_value(name)
         first_visits.append(timed_run(at))
+        cpu_visits.append(CPU_SECONDS[-1])
     at.selectbox(key="activations_layer").set_value(default)
     t_back = timed_run(at)
-    return {
+    wall = {
         "upload": t_upload,
         "all grids": t_upload + sum(first_visits),
         "switch (new layer)": float(np.median(first_visits)),
         "switch (seen layer)": t_back,
     }
+    cpu = {
+        "upload": cpu_upload,
+        "all grids": cpu_upload + sum(cpu_visits),
+        "switch (new layer)": float(np.median(cpu_visits)),
+        "switch (seen layer)": CPU_SECONDS[-1],
+    }
+    return {key: (wall[key], cpu[key]) for key in wall}
 
 
 def _layer_names(options: list[str]) -> list[str]:
@@ -143,12 +159,13 @@ def main() -> None:
         profile = cProfile.Profile() if args.profile else None
         results = [measure(at, seed=1000 * threads + rep, profile=profile) for rep in range(args.reps)]
         for key in results[0]:
-            values = [r[key] for r in results]
-            target = UPLOAD_TARGET_S if key == "upload" else SWITCH_TARGET_S if key.startswith("switch") else None
-            verdict = "" if target is None else ("met" if _common.median(values) < target else "**not met**")
+            values = [r[key][0] for r in results]
+            cpu = _common.median([r[key][1] for r in results])
+            target = UPLOAD_TARGET_S if key in ("upload", "all grids") else SWITCH_TARGET_S
+            verdict = "met" if _common.median(values) < target else "**not met**"
             rows.append([
-                threads, key, f"{_common.median(values) * 1e3:.0f} ({_common.spread(values)})",
-                "" if target is None else f"< {target * 1e3:.0f}", verdict,
+                threads, key, f"{_common.median(values) * 1e3:.0f} ({_common.spread(values)})", f"{cpu * 1e3:.0f}",
+                f"< {target * 1e3:.0f}", verdict,
             ])
         if profile:
             out = io.StringIO()
@@ -156,7 +173,7 @@ def main() -> None:
             pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(40)
             print(out.getvalue())
     print(f"\nmedians of {args.reps} repetitions (a new uploaded image each), milliseconds (min..max)")
-    _common.print_table(["torch threads", "step", "ms", "target ms", "target"], rows)
+    _common.print_table(["torch threads", "step", "wall ms", "CPU ms", "target ms", "target (wall)"], rows)
 
 
 if __name__ == "__main__":
