@@ -5,8 +5,9 @@ each repetition, so nothing is cached), then switch the layer. Timed, per repeti
 
 * upload -> page ready: the rerun after the upload (decode, one forward pass capturing every
   layer, top-5, the layer grids the page draws and the statistics); target < 300 ms;
-* all grids ready: that plus visiting every other feature layer once, so every layer's grid has
-  been shown whether the page draws them all on upload or each on first visit (same target);
+* upload + show every layer: that plus visiting every other feature layer once (no target: it
+  is the total a user pays to see all grids, whether the page draws them all on upload, as it
+  does now, or each on first visit);
 * switch layer: one rerun selecting a layer not shown before for this image (target < 50 ms),
   and switching back to a layer already shown.
 
@@ -113,13 +114,13 @@ def measure(at, seed: int, profile: cProfile.Profile | None) -> dict[str, float]
     t_back = timed_run(at)
     wall = {
         "upload": t_upload,
-        "all grids": t_upload + sum(first_visits),
+        "upload + show every layer": t_upload + sum(first_visits),
         "switch (new layer)": float(np.median(first_visits)),
         "switch (seen layer)": t_back,
     }
     cpu = {
         "upload": cpu_upload,
-        "all grids": cpu_upload + sum(cpu_visits),
+        "upload + show every layer": cpu_upload + sum(cpu_visits),
         "switch (new layer)": float(np.median(cpu_visits)),
         "switch (seen layer)": CPU_SECONDS[-1],
     }
@@ -161,11 +162,11 @@ def main() -> None:
         for key in results[0]:
             values = [r[key][0] for r in results]
             cpu = _common.median([r[key][1] for r in results])
-            target = UPLOAD_TARGET_S if key in ("upload", "all grids") else SWITCH_TARGET_S
-            verdict = "met" if _common.median(values) < target else "**not met**"
+            target = UPLOAD_TARGET_S if key == "upload" else SWITCH_TARGET_S if key.startswith("switch") else None
+            verdict = "" if target is None else "met" if _common.median(values) < target else "**not met**"
             rows.append([
                 threads, key, f"{_common.median(values) * 1e3:.0f} ({_common.spread(values)})", f"{cpu * 1e3:.0f}",
-                f"< {target * 1e3:.0f}", verdict,
+                "" if target is None else f"< {target * 1e3:.0f}", verdict,
             ])
         if profile:
             out = io.StringIO()
