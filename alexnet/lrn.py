@@ -45,6 +45,12 @@ def _add_window_products_(acc: Tensor, a: Tensor, b: Tensor, before: int, after:
     return acc
 
 
+def _tower_blocks(channels: int, groups: int) -> list[slice]:
+    """The channel ranges of each tower: the window sum never crosses from one into the next."""
+    per_group = channels // groups
+    return [slice(g * per_group, (g + 1) * per_group) for g in range(groups)]
+
+
 class _LRNFunction(torch.autograd.Function):
     """b = a * d^-beta with d_i = k + alpha * sum_{j in W(i)} a_j^2; closed-form backward.
 
@@ -52,16 +58,18 @@ class _LRNFunction(torch.autograd.Function):
     (d^-3/4 = d^-1/2 * (d^-1/2)^1/2), several times cheaper than ``pow`` on CPU, and only
     r = d^-1/4 is kept: the backward's d^-3/4 and 1/d are its powers. Forward allocates two
     full-size tensors (d, reused for r, and the output), backward two (the gradient and
-    one work tensor); everything else is in place.
+    one work tensor); everything else is in place. Towers are channel slices (views), so any
+    memory layout works as it is (a channels_last input gives a channels_last output, no copy).
     """
 
     @staticmethod
-    def forward(ctx, x: Tensor, size: int, alpha: float, beta: float, k: float) -> Tensor:
+    def forward(ctx, x: Tensor, size: int, alpha: float, beta: float, k: float, groups: int) -> Tensor:
         # Same window as torch.nn.LocalResponseNorm: size//2 before, (size-1)//2 after.
         before, after = size // 2, (size - 1) // 2
         denom = torch.addcmul(x.new_full((), k), x, x, value=alpha)
-        _add_window_products_(denom, x, x, before, after, alpha)
-        ctx.window = (before, after)
+        for block in _tower_blocks(x.shape[1], groups):
+            _add_window_products_(denom[:, block], x[:, block], x[:, block], before, after, alpha)
+        ctx.window, ctx.groups = (before, after), groups
         ctx.alpha, ctx.beta = alpha, beta
         ctx.quarter_powers = beta == 0.75
         if ctx.quarter_powers:
@@ -95,12 +103,14 @@ class _LRNFunction(torch.autograd.Function):
         grad_in.addcmul_(x, weighted, value=coeff)
         # Mirrored window: a_j pairs with weighted_i for i in j - after .. j + before. Unlike the
         # forward the two factors sit at different channels, hence the explicit loop.
-        channels = x.shape[1]
-        for shift in range(1, min(before, channels - 1) + 1):
-            grad_in[:, :-shift].addcmul_(x[:, :-shift], weighted[:, shift:], value=coeff)
-        for shift in range(1, min(after, channels - 1) + 1):
-            grad_in[:, shift:].addcmul_(x[:, shift:], weighted[:, :-shift], value=coeff)
-        return grad_in, None, None, None, None
+        for block in _tower_blocks(x.shape[1], ctx.groups):
+            g, a, w = grad_in[:, block], x[:, block], weighted[:, block]
+            channels = a.shape[1]
+            for shift in range(1, min(before, channels - 1) + 1):
+                g[:, :-shift].addcmul_(a[:, :-shift], w[:, shift:], value=coeff)
+            for shift in range(1, min(after, channels - 1) + 1):
+                g[:, shift:].addcmul_(a[:, shift:], w[:, :-shift], value=coeff)
+        return grad_in, None, None, None, None, None
 
 
 class LocalResponseNorm(nn.Module):
@@ -145,14 +155,10 @@ class LocalResponseNorm(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() < 3:
             raise ValueError(f"LRN expects (N, C, ...) input, got shape {tuple(x.shape)}")
-        n, c = x.shape[:2]
-        if c % self.groups:
-            raise ValueError(f"{c} channels do not split into {self.groups} groups")
-        # Grouping folds the towers into the batch dimension; contiguous() keeps
-        # channels_last inputs working with the flat channel-window sum.
-        grouped = x.contiguous().reshape(n * self.groups, c // self.groups, *x.shape[2:])
-        out = _LRNFunction.apply(grouped, self.size, self.effective_alpha, self.beta, self.k)
-        return out.reshape(x.shape)
+        channels = x.shape[1]
+        if channels % self.groups:
+            raise ValueError(f"{channels} channels do not split into {self.groups} groups")
+        return _LRNFunction.apply(x, self.size, self.effective_alpha, self.beta, self.k, self.groups)
 
     def extra_repr(self) -> str:
         return (

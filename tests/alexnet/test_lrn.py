@@ -122,3 +122,28 @@ def test_channels_last_gradient_and_no_grad_output():
     assert torch.allclose(got, expected, atol=1e-10, rtol=0)
     with torch.no_grad():
         assert torch.allclose(LocalResponseNorm()(x), ref(x), atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("beta", [0.75, 0.6])
+def test_channels_last_with_towers_keeps_layout_and_matches_reference(beta):
+    # Towers are channel slices inside the autograd function, so a channels_last input is used as
+    # it is (no copy to NCHW) and the output stays channels_last for the next convolution.
+    torch.manual_seed(4)
+    x = (torch.randn(2, 24, 5, 5, dtype=torch.float64) * 50).relu()
+    ref = torch.nn.LocalResponseNorm(5, alpha=1e-4, beta=beta, k=2.0)
+    xr = x.clone().requires_grad_()
+    expected = torch.cat([ref(xr[:, :12]), ref(xr[:, 12:])], dim=1)
+    xc = x.to(memory_format=torch.channels_last).requires_grad_()
+    got = LocalResponseNorm(beta=beta, groups=2)(xc)
+    assert got.is_contiguous(memory_format=torch.channels_last)
+    assert torch.allclose(got, expected, atol=1e-10, rtol=0)
+    g = torch.randn_like(expected)
+    (ga,) = torch.autograd.grad(expected, xr, g)
+    (gb,) = torch.autograd.grad(got, xc, g)
+    assert torch.allclose(ga, gb, atol=1e-10, rtol=0)
+
+
+def test_towers_gradcheck():
+    x = (torch.randn(1, 8, 2, 2, dtype=torch.float64) * 30).requires_grad_()
+    assert torch.autograd.gradcheck(lambda t: LocalResponseNorm(3, alpha=0.5, beta=0.75, k=2.0, groups=2)(t), (x,))
+    assert torch.autograd.gradcheck(lambda t: LocalResponseNorm(4, alpha=0.5, beta=0.6, k=1.0, groups=4)(t), (x,))
