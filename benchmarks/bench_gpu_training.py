@@ -160,10 +160,11 @@ def main(argv: list[str] | None = None) -> int:
     layouts = [v == "on" for v in choices(args.channels_last, {"on", "off"})]
     datas = choices(args.data, {"synthetic", "pipeline"})
 
+    # Random 256x256 uint8 images resident on the device (what load_image_folder's cache would hold);
+    # statistics computed there too, as a GPU training run would.
     gen = torch.Generator().manual_seed(0)
-    images = torch.randint(0, 256, (args.dataset_images, 3, 256, 256), dtype=torch.uint8, generator=gen)
+    images = torch.randint(0, 256, (args.dataset_images, 3, 256, 256), dtype=torch.uint8, generator=gen).to(device)
     preset = TrainPreset(compute_stats(images))
-    images = images.to(device)
 
     rows = []
     for towers, batch, dtype, channels_last, data in itertools.product(towers_list, batches, dtypes, layouts, datas):
