@@ -111,6 +111,28 @@ KNOWN_CONDITIONS: dict[str, Condition] = {
 }
 
 
+def condition(name: str) -> Condition:
+    """A condition by name: one of KNOWN_CONDITIONS, or "<activation>-lr-<rate>" (e.g. "tanh-lr-0.01").
+
+    "<activation>-lr-<rate>" keeps everything else, including the other activation's swept rate,
+    and trains that activation at the given rate: the learning-rate choice as a condition.
+    """
+    if name in KNOWN_CONDITIONS:
+        return KNOWN_CONDITIONS[name]
+    act, sep, rate = name.partition("-lr-")
+    if sep and act in ACTIVATIONS:
+        try:
+            lr = float(rate)
+        except ValueError:
+            lr = -1.0
+        if lr > 0:
+            return Condition(name, (("fixed_lr", ((act, lr),)),),
+                             f"{act} at lr {lr:g} instead of its sweep's choice (the learning-rate choice)")
+    raise ValueError(
+        f"unknown condition {name!r}; known: {', '.join(sorted(KNOWN_CONDITIONS))}, or <relu|tanh>-lr-<rate>"
+    )
+
+
 @dataclass(frozen=True)
 class ReluTanhConfig:
     """Settings of the Figure 1 experiment; defaults follow the paper or, where it is silent, layers-19pct."""
@@ -162,9 +184,8 @@ class ReluTanhConfig:
             raise ValueError("error_measure='post_epoch' needs eval_train_images > 0 or None")
         if not self.lr_grid or any(lr <= 0 for lr in self.lr_grid):
             raise ValueError("lr_grid must hold positive learning rates")
-        unknown = [c for c in self.conditions if c not in KNOWN_CONDITIONS]
-        if unknown:
-            raise ValueError(f"unknown condition(s) {unknown}; known: {sorted(KNOWN_CONDITIONS)}")
+        for name in self.conditions:
+            condition(name)  # raises ValueError for an unknown name
         if self.threads < 0:
             raise ValueError("threads must be 0 (auto) or a positive count")
 
@@ -639,7 +660,7 @@ def run_experiment(
         sweep_data = _prepare(data, config, sweep_n) if sweep_n != config.train_images else full
 
         plan = [("baseline", config, config.seeds)] + [
-            (c, _cfg_with(config, KNOWN_CONDITIONS[c].overrides), config.condition_seeds) for c in config.conditions
+            (c, _cfg_with(config, condition(c).overrides), config.condition_seeds) for c in config.conditions
         ]
         total = 0
         for _, cfg, seeds in plan:
@@ -684,8 +705,8 @@ def run_experiment(
                 "ratio": base.get("ratio", {}),
                 "ratio_by_measure": base.get("ratio_by_measure", {}),
                 "conditions": [
-                    {**c, "note": KNOWN_CONDITIONS[c["name"]].note,
-                     "overrides": dict(KNOWN_CONDITIONS[c["name"]].overrides)}
+                    {**c, "note": condition(c["name"]).note,
+                     "overrides": _jsonable_overrides(condition(c["name"]).overrides)}
                     for c in conditions[1:]
                 ],
                 "images_per_s": _images_per_s(done, len(full.train_y)),
@@ -718,6 +739,10 @@ def run_experiment(
 # Fields that do not change what a finished sweep entry or run contains: a resumed run may change them
 # (add seeds, add a condition study, use another thread count) and still reuse the finished units.
 RESUME_NEUTRAL_FIELDS = ("seeds", "conditions", "condition_seeds", "threads")
+
+
+def _jsonable_overrides(overrides) -> dict:
+    return json.loads(json.dumps(dict(overrides)))
 
 
 def _jsonable(config: ReluTanhConfig) -> dict:
@@ -992,8 +1017,9 @@ def register_cli(subparsers) -> None:
     p.add_argument("--init", choices=("layers-19pct", "pytorch"), help="weight initialisation")
     p.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
     p.add_argument("--lrn", action="store_true", help="add local response normalisation after pools 1 and 2")
-    p.add_argument("--study", nargs="+", default=[], choices=sorted(KNOWN_CONDITIONS),
-                   help="conditions to rerun (own sweep, --condition-seeds) to see what moves the ratio")
+    p.add_argument("--study", nargs="+", default=[], metavar="CONDITION",
+                   help="conditions to rerun with --condition-seeds to see what moves the ratio: "
+                   f"{', '.join(sorted(KNOWN_CONDITIONS))}, or <relu|tanh>-lr-<rate> (that activation at that rate)")
     p.add_argument("--condition-seeds", type=int, nargs="+", help="seeds per studied condition (default 0)")
     p.add_argument("--resume", action="store_true", help="reuse finished sweep entries and runs in --out")
     p.add_argument("--report-only", action="store_true",

@@ -286,7 +286,7 @@ def test_sweep_choice_grid_extension_and_unit_reuse(monkeypatch):
 
     monkeypatch.setattr(rt, "_train", fake_train)
     cfg = ReluTanhConfig.quick(threads=1, lr_grid=(0.001, 0.01, 0.1), lr_grid_extensions=2, seeds=(0, 1),
-                               conditions=("shared-lr", "no-momentum"))
+                               conditions=("shared-lr", "no-momentum", "tanh-lr-0.05"))
     res = run_experiment(cfg, data=_learnable_cifar(n_train=64, n_test=8))
     assert res["chosen_lr"] == {"relu": 0.01, "tanh": 1.0}  # 0.1 -> 1 (one extension), then 1 beats 10
     assert res["sweep"]["tanh"]["lrs"] == [0.001, 0.01, 0.1, 1.0, 10.0]
@@ -295,12 +295,19 @@ def test_sweep_choice_grid_extension_and_unit_reuse(monkeypatch):
     assert shared["chosen_lr"] == {"relu": 0.01, "tanh": 0.01} and shared["sweep"].keys() == {"relu"}
     # shared-lr trains like the baseline: its ReLU sweep and ReLU run come from the baseline's units;
     # only its tanh run at ReLU's lr is new. no-momentum sweeps and runs everything again.
+    # "tanh-lr-0.05" likewise trains only tanh at 0.05 (ReLU keeps its swept rate and its baseline run).
     base_sweeps = 3 + 5
     base_runs = 2 * 2
     shared_new = 1
+    lr_new = 1
     nomom = [c for c in calls if c[4] == 0.0]
-    assert len(calls) == base_sweeps + base_runs + shared_new + len(nomom)
-    assert ("tanh", 0.01, 0, cfg.max_epochs, 0.9) in calls
+    assert len(calls) == base_sweeps + base_runs + shared_new + lr_new + len(nomom)
+    assert ("tanh", 0.01, 0, cfg.max_epochs, 0.9) in calls and ("tanh", 0.05, 0, cfg.max_epochs, 0.9) in calls
+    lr_cond = next(c for c in res["conditions"] if c["name"] == "tanh-lr-0.05")
+    assert lr_cond["chosen_lr"] == {"relu": 0.01, "tanh": 0.05}
+    assert lr_cond["overrides"] == {"fixed_lr": [["tanh", 0.05]]}
+    with pytest.raises(ValueError, match="unknown condition"):
+        ReluTanhConfig(conditions=("tanh-lr-fast",))
     assert len([c for c in nomom if c[3] == cfg.max_epochs]) == 2  # condition_seeds=(0,): one run per activation
 
 
