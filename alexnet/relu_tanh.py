@@ -685,6 +685,9 @@ def run_experiment(
                 "invocations": invocations,
                 "missing_units": missing or [],
                 "wall_time_s": round(elapsed_before + (0.0 if report_only else time.perf_counter() - t_start), 1),
+                # What wall_time_s already held when this invocation resumed (so a merge counts only new time).
+                "resumed_from_wall_time_s": (float(old.get("resumed_from_wall_time_s") or 0.0) if report_only
+                                             else round(elapsed_before, 1)),
                 "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "config": _jsonable(config),
                 "data": {"source": data.source, "train_images": len(full.train_y),
@@ -801,6 +804,32 @@ def load_results(path: str | os.PathLike = RESULTS_DIR / "results.json") -> dict
         raise DataError(f"{path} is not valid JSON: {exc}") from None
     _validate(results, str(path))
     return results
+
+
+def merge_units(target: Path, sources: list[Path]) -> int:
+    """Add the finished units (and invocations) of ``sources`` to the results file ``target``; returns how many.
+
+    Only files made with the same training settings are merged (``DataError`` otherwise); a unit already
+    in ``target`` is kept as it is.
+    """
+    main = load_results_raw(target)
+    base = ReluTanhConfig.from_dict(main["config"])
+    added = 0
+    for src in sources:
+        other = load_results_raw(src)
+        if not _same_training(other.get("config") or {}, base):
+            raise DataError(f"{src} was made with other training settings than {target}; not merged")
+        for key, unit in (other.get("units") or {}).items():
+            if key not in main["units"]:
+                main["units"][key] = unit
+                added += 1
+        own = float(other.get("wall_time_s") or 0) - float(other.get("resumed_from_wall_time_s") or 0)
+        main["wall_time_s"] = round(float(main.get("wall_time_s") or 0) + max(0.0, own), 1)
+        known = {(i.get("command"), i.get("started_utc")) for i in main.setdefault("invocations", [])}
+        main["invocations"].extend(dict(inv, merged_from=str(src)) for inv in other.get("invocations", [])
+                                   if (inv.get("command"), inv.get("started_utc")) not in known)
+    atomic_write_text(json.dumps(main, indent=1), target)
+    return added
 
 
 def load_results_raw(path: Path) -> dict:
@@ -1022,6 +1051,9 @@ def register_cli(subparsers) -> None:
                    f"{', '.join(sorted(KNOWN_CONDITIONS))}, or <relu|tanh>-lr-<rate> (that activation at that rate)")
     p.add_argument("--condition-seeds", type=int, nargs="+", help="seeds per studied condition (default 0)")
     p.add_argument("--resume", action="store_true", help="reuse finished sweep entries and runs in --out")
+    p.add_argument("--merge", nargs="+", metavar="RESULTS_JSON",
+                   help="with --report-only: first add the finished units of these results files (runs made in "
+                   "parallel with the same training settings, e.g. other seeds or a study)")
     p.add_argument("--report-only", action="store_true",
                    help="train nothing: rebuild results.json and the figures in --out from its finished runs "
                    "(for a run that had to stop; its own config is used)")
@@ -1062,6 +1094,14 @@ def _cli(args: argparse.Namespace) -> int:
         if out is None:
             raise DataError("--report-only needs --out (or no --quick)")
         config = ReluTanhConfig.from_dict(load_results_raw(out / "results.json")["config"])
+        # Seeds and the study may change (they do not alter finished units); everything else comes from the file.
+        neutral = {k: kw[k] for k in ("seeds", "conditions", "condition_seeds") if k in kw}
+        try:
+            config = dataclasses.replace(config, **neutral)
+        except ValueError as exc:
+            raise DataError(str(exc)) from None
+        if args.merge:
+            merge_units(out / "results.json", [Path(m) for m in args.merge])
         results = run_experiment(config, data=load_cifar10(config.data_root), out_dir=out, report_only=True)
         print(f"{_summary_line(results)}; status {results['status']}; missing {len(results['missing_units'])} units")
         return 0

@@ -321,3 +321,34 @@ def test_ratio_table_rows_per_condition_and_measure():
         ("baseline", "running"), ("baseline", "post_epoch"), ("no-momentum", "running"), ("no-momentum", "post_epoch")]
     assert rows[0]["epochs_to_25_relu"] == [3, 3] and rows[0]["epochs_to_25_tanh"] == [6, 6]
     assert rows[0]["ratio_mean"] == 2.0 and rows[2]["lr_tanh"] == 0.1
+
+
+def test_parallel_seed_file_merges_into_the_main_results(tmp_path, monkeypatch, capsys):
+    def fake_train(d, config, act, lr, seed, epochs, stop_at_target, tick, measure_test=True):
+        errs = [0.5, 0.2] if act == "relu" else [0.6, 0.5, 0.4, 0.2]  # 2 vs 4 epochs: ratio 2
+        return {"running_error": errs, "post_epoch_error": errs, "loss": [1.0] * len(errs),
+                "seconds": [0.1] * len(errs), "diverged": False, "stopped": "target", "test_error": 0.5}
+
+    monkeypatch.setattr(rt, "_train", fake_train)
+    data = _learnable_cifar(n_train=64, n_test=8)
+    main_dir, side_dir = tmp_path / "main", tmp_path / "side"
+    cfg = ReluTanhConfig.quick(threads=1, seeds=(0,))
+    run_experiment(cfg, data=data, out_dir=main_dir, command="first")
+    side_dir.mkdir()
+    (side_dir / "results.json").write_text((main_dir / "results.json").read_text())
+    side = run_experiment(dataclasses.replace(cfg, seeds=(1,)), data=data, out_dir=side_dir, resume=True,
+                          command="second")
+    assert [r["seed"] for r in side["runs"]] == [1, 1]
+    assert rt.merge_units(main_dir / "results.json", [side_dir / "results.json"]) == 2  # seed 1's two runs
+    import alexnet.cifar10 as c10
+
+    monkeypatch.setattr(c10, "load_cifar10", lambda *a, **k: data)
+    assert rt.main(["--report-only", "--out", str(main_dir), "--seeds", "0", "1"]) == 0
+    merged = load_results(main_dir / "results.json")
+    assert merged["status"] == "complete" and merged["ratio"]["n"] == 2 and merged["ratio"]["mean"] == 2.0
+    assert [i["command"] for i in merged["invocations"]] == ["first", "second"]
+    other = tmp_path / "other"
+    other.mkdir()
+    run_experiment(dataclasses.replace(cfg, momentum=0.5), data=data, out_dir=other)
+    with pytest.raises(DataError, match="other training settings"):
+        rt.merge_units(main_dir / "results.json", [other / "results.json"])
