@@ -615,6 +615,7 @@ def run_experiment(
     command: str | None = None,
     resume: bool = False,
     report_only: bool = False,
+    study_only: bool = False,
 ) -> dict:
     """Run the sweep, the runs and any condition study; return the results dict (also written if ``out_dir``).
 
@@ -624,7 +625,8 @@ def run_experiment(
     end; ``resume=True`` reuses finished sweep entries and runs from a partial file
     made with the same config. ``report_only=True`` trains nothing: it rebuilds the results
     and figures in ``out_dir`` from the finished units of its partial file (for a run that
-    had to stop); ``missing_units`` lists what is not there.
+    had to stop); ``missing_units`` lists what is not there. ``study_only=True`` trains only the
+    studied conditions and reports the baseline's finished units (for a study run beside the main run).
     """
     from alexnet.cifar10 import load_cifar10
 
@@ -648,6 +650,7 @@ def run_experiment(
     if not report_only:
         invocations.append({"command": command, "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     missing: list[str] | None = [] if report_only else None
+    baseline_skipped: list[str] = []  # baseline units a study-only run leaves to the main run
     if data is None:
         data = load_cifar10(config.data_root)
     threads = int(old.get("threads", 1)) if report_only else pick_threads(config)
@@ -683,7 +686,7 @@ def run_experiment(
                 "status": status,
                 "command": command if not report_only else old.get("command"),
                 "invocations": invocations,
-                "missing_units": missing or [],
+                "missing_units": (missing or []) + baseline_skipped,
                 "wall_time_s": round(elapsed_before + (0.0 if report_only else time.perf_counter() - t_start), 1),
                 # What wall_time_s already held when this invocation resumed (so a merge counts only new time).
                 "resumed_from_wall_time_s": (float(old.get("resumed_from_wall_time_s") or 0.0) if report_only
@@ -725,10 +728,11 @@ def run_experiment(
         for name, cfg, seeds in plan:
             finished.append({"name": name})
             prefix = "baseline" if _trains_like(cfg, config) else name
-            _run_condition(name, cfg, seeds, full, sweep_data, done, save, step, finished[-1], missing, prefix)
+            skip = missing if (missing is not None or not (study_only and name == "baseline")) else baseline_skipped
+            _run_condition(name, cfg, seeds, full, sweep_data, done, save, step, finished[-1], skip, prefix)
             if not report_only:
                 save()
-        results = snapshot("partial" if missing else "complete", finished)
+        results = snapshot("partial" if (missing or baseline_skipped) else "complete", finished)
         if out_path is not None:
             atomic_write_text(json.dumps(results, indent=1), out_path)
             write_figures(results, out_path.parent)
@@ -1054,6 +1058,8 @@ def register_cli(subparsers) -> None:
     p.add_argument("--merge", nargs="+", metavar="RESULTS_JSON",
                    help="with --report-only: first add the finished units of these results files (runs made in "
                    "parallel with the same training settings, e.g. other seeds or a study)")
+    p.add_argument("--study-only", action="store_true",
+                   help="train only the --study conditions; the baseline shows its finished units from --out")
     p.add_argument("--report-only", action="store_true",
                    help="train nothing: rebuild results.json and the figures in --out from its finished runs "
                    "(for a run that had to stop; its own config is used)")
@@ -1122,7 +1128,8 @@ def _cli(args: argparse.Namespace) -> int:
         if message:
             print(f"[{fraction:6.1%} {time.perf_counter() - t0:7.0f}s] {message}", file=sys.stderr, flush=True)
 
-    results = run_experiment(config, report, data=data, out_dir=out, command=command, resume=args.resume)
+    results = run_experiment(config, report, data=data, out_dir=out, command=command, resume=args.resume,
+                             study_only=args.study_only)
     print(f"{_summary_line(results)}; chosen lr {results['chosen_lr']}; wall time {results['wall_time_s']:.0f}s")
     for r in results["runs"]:
         print(f"  {r['activation']:4s} seed {r['seed']}: epochs to 25% {r['epochs_to_25']}, "

@@ -352,3 +352,28 @@ def test_parallel_seed_file_merges_into_the_main_results(tmp_path, monkeypatch, 
     run_experiment(dataclasses.replace(cfg, momentum=0.5), data=data, out_dir=other)
     with pytest.raises(DataError, match="other training settings"):
         rt.merge_units(main_dir / "results.json", [other / "results.json"])
+
+
+def test_study_only_trains_the_conditions_and_leaves_the_baseline_to_the_main_run(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_train(d, config, act, lr, seed, epochs, stop_at_target, tick, measure_test=True):
+        calls.append((act, lr, seed, epochs))
+        errs = [0.5, 0.2]
+        return {"running_error": errs, "post_epoch_error": errs, "loss": [1.0, 1.0], "seconds": [0.1, 0.1],
+                "diverged": False, "stopped": "target", "test_error": 0.5}
+
+    monkeypatch.setattr(rt, "_train", fake_train)
+    data = _learnable_cifar(n_train=64, n_test=8)
+    cfg = ReluTanhConfig.quick(threads=1, seeds=(0, 1), lr_grid=(0.001, 0.01, 0.1))
+    run_experiment(cfg, data=data, out_dir=tmp_path)
+    saved = json.loads((tmp_path / "results.json").read_text())
+    for key in [k for k in saved["units"] if "|run|" in k and "|1|" in k]:
+        del saved["units"][key]  # the main run has not done seed 1 yet
+    (tmp_path / "results.json").write_text(json.dumps(saved))
+    calls.clear()
+    res = run_experiment(dataclasses.replace(cfg, conditions=("tanh-lr-0.05",)), data=data, out_dir=tmp_path,
+                         resume=True, study_only=True)
+    assert calls == [("tanh", 0.05, 0, cfg.max_epochs)]  # only the condition's new run
+    assert res["status"] == "partial" and sorted(res["missing_units"]) == [
+        "baseline|run|relu|1|0.001", "baseline|run|tanh|1|0.001"]  # equal scores: the smaller lr wins
