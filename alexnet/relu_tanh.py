@@ -73,6 +73,7 @@ __all__ = [
     "ReluTanhConfig",
     "curves_table",
     "epochs_to_target",
+    "conditions_figure",
     "load_results",
     "matplotlib_figure",
     "plotly_figure",
@@ -943,6 +944,43 @@ def matplotlib_figure(results: dict) -> Any:
     return fig
 
 
+def conditions_figure(results: dict, measure: str | None = None) -> Any:
+    """Matplotlib: the baseline's curves plus every studied condition's own runs (what moves the ratio)."""
+    from matplotlib.figure import Figure
+
+    _validate(results)
+    m = measure or results["error_measure"].get("decision", "running")
+    fig = Figure(figsize=(6.5, 4.4), dpi=120)
+    ax = fig.add_subplot(1, 1, 1)
+    palette = ["#2e8b57", "#8e44ad", "#d35400", "#16a085", "#7f8c8d", "#b7950b"]
+    groups = [("baseline", results["runs"], None)] + [
+        (c["name"], c["runs"], palette[i % len(palette)]) for i, c in enumerate(results.get("conditions", []))
+    ]
+    base_keys = {(r["activation"], r["lr"], r["seed"]) for r in results["runs"]}
+    labelled = set()
+    for name, runs, color in groups:
+        for r in runs:
+            if color is not None and (r["activation"], r["lr"], r["seed"]) in base_keys:
+                continue  # a condition's run shared with the baseline is drawn once, as the baseline
+            _, ls, base_color, label = _STYLE[r["activation"]]
+            ys = [1.0 if e is None else e for e in (r.get(f"{m}_error") or r["train_error"])]
+            key = (name, r["activation"])
+            text = f"{label} lr {r['lr']:g} ({name}), 25% at {r['epochs_to_25'].get(m)}"
+            ax.plot(range(1, len(ys) + 1), ys, ls, color=color or base_color, lw=1.3,
+                    label=None if key in labelled else text)
+            labelled.add(key)
+    ax.axhline(results["config"].get("target_error", 0.25), color="0.3", lw=0.8, ls=":")
+    ax.set_xlabel("Epochs")
+    ax.set_ylabel(f"Training error rate ({m.replace('_', '-')})")
+    ax.set_ylim(0, 0.8)
+    ax.set_xlim(left=0)
+    if labelled:
+        ax.legend(frameon=False, fontsize=7)
+    ax.set_title("Conditions: what moves the tanh/ReLU ratio", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def plotly_figure(results: dict | list[dict], measure: str | None = None, condition: str | None = None) -> Any:
     """Training error vs epoch (solid ReLU, dashed tanh, the 25% line); a list of results overlays several runs.
 
@@ -1019,7 +1057,14 @@ def write_figures(results: dict, folder: str | os.PathLike) -> dict[str, Path]:
     fig.savefig(tmp, format="png")
     os.replace(tmp, png)
     pj = atomic_write_text(plotly_figure(results).to_json(), folder / "figure1_plotly.json")
-    return {"png": png, "plotly": pj}
+    out = {"png": png, "plotly": pj}
+    if results.get("conditions"):
+        cpng = folder / "conditions.png"
+        tmp = folder / ".conditions.png.tmp"
+        conditions_figure(results).savefig(tmp, format="png")
+        os.replace(tmp, cpng)
+        out["conditions_png"] = cpng
+    return out
 
 
 # --- command line -------------------------------------------------------------------------------------------

@@ -315,12 +315,15 @@ def test_ratio_table_rows_per_condition_and_measure():
     res = _synthetic_results()
     res["ratio_by_measure"] = {m: res["ratio"] for m in rt.MEASURES}
     res["conditions"] = [{"name": "no-momentum", "note": "n", "chosen_lr": {"relu": 0.1, "tanh": 0.1},
-                          "runs": res["runs"][:2], "ratio_by_measure": {m: res["ratio"] for m in rt.MEASURES}}]
+                          "runs": [dict(r, lr=0.1) for r in res["runs"][:2]],
+                          "ratio_by_measure": {m: res["ratio"] for m in rt.MEASURES}}]
     rows = rt.ratio_table(res)
     assert [(r["condition"], r["error_measure"]) for r in rows] == [
         ("baseline", "running"), ("baseline", "post_epoch"), ("no-momentum", "running"), ("no-momentum", "post_epoch")]
     assert rows[0]["epochs_to_25_relu"] == [3, 3] and rows[0]["epochs_to_25_tanh"] == [6, 6]
     assert rows[0]["ratio_mean"] == 2.0 and rows[2]["lr_tanh"] == 0.1
+    # The conditions figure draws the baseline's 4 runs and the condition's 2 runs (their lr differs).
+    assert len(rt.conditions_figure(res).axes[0].get_lines()) == 4 + 2 + 1  # + the 25% line
 
 
 def test_parallel_seed_file_merges_into_the_main_results(tmp_path, monkeypatch, capsys):
