@@ -355,8 +355,13 @@ def _train(
     stop_at_target: bool,
     tick: Callable[[str], None],
     measure_test: bool = True,
+    on_epoch: Callable[[dict], None] | None = None,
 ) -> dict:
-    """Train one network; per-epoch running and post-epoch training error, loss, seconds."""
+    """Train one network; per-epoch running and post-epoch training error, loss, seconds.
+
+    ``on_epoch`` gets the curve so far after every epoch (marked "interrupted"), so that a run
+    stopped from outside still leaves its curve in the results file.
+    """
     model = build_model(config, activation, seed)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=config.momentum)
     g = torch.Generator().manual_seed(10_000 + seed)
@@ -394,6 +399,9 @@ def _train(
             + ("" if post is None else f", post-epoch {post:.3f}")
             + f", loss {loss_mean:.3f}, {n / train_s:.0f} img/s"
         )
+        if on_epoch is not None:
+            on_epoch({**{k: list(v) for k, v in curve.items()}, "diverged": diverged, "stopped": "interrupted",
+                      "test_error": None})
         if diverged:
             stopped = "diverged"
             break
@@ -464,6 +472,7 @@ def _run_condition(
     record: dict,
     missing: list[str] | None = None,
     unit_prefix: str | None = None,
+    in_progress: dict | None = None,
 ) -> dict:
     """Sweep (per activation, unless fixed or shared) then one run per activation and seed.
 
@@ -473,6 +482,7 @@ def _run_condition(
     seed) exactly as the baseline does (e.g. "shared-lr", which only changes the choice) reuse its units.
     """
     prefix = unit_prefix or name
+    in_progress = {} if in_progress is None else in_progress
     sweep: dict[str, dict] = {}
     chosen: dict[str, float] = {}
     runs: list[dict] = []
@@ -543,12 +553,21 @@ def _run_condition(
             key = _unit_key(prefix, "run", act, seed, f"{chosen[act]:g}")
             if key not in done and missing is not None:
                 missing.append(key)
+                if key in in_progress:  # a run stopped from outside: its curve so far, marked "interrupted"
+                    runs.append(_summarise_run(act, seed, chosen[act], in_progress[key], config))
+                    refresh()
                 continue
             if key not in done:
+
+                def keep(curve_so_far: dict, key: str = key) -> None:
+                    in_progress[key] = curve_so_far
+                    save()
+
                 curve = _train(full, config, act, chosen[act], seed, config.max_epochs, True,
-                               lambda msg: step(1, f"[{name}] {msg}"))
+                               lambda msg: step(1, f"[{name}] {msg}"), on_epoch=keep)
                 step(config.max_epochs - len(curve["running_error"]), "")  # the epochs it did not need
                 done[key] = curve
+                in_progress.pop(key, None)
                 save()
             else:
                 step(config.max_epochs, "")
@@ -604,6 +623,15 @@ def _ratio(runs: list[dict], measure: str, activations: tuple[str, ...]) -> dict
         }
     # Top-level numbers: whole epochs, as the paper counts them on its per-epoch plot.
     out.update({k: out["whole_epochs"][k] for k in ("mean", "min", "max", "n")})
+    # Where ReLU reached 25% and tanh had not when its run ended (cap or interrupted): the ratio is
+    # at least (tanh's epochs so far + 1) / ReLU's epochs.
+    lower = {}
+    for r in runs:
+        t = next((x for x in runs if x["activation"] == "tanh" and x["seed"] == r["seed"]), None)
+        if r["activation"] == "relu" and t is not None and r["epochs_to_25"][measure] and \
+                t["epochs_to_25"][measure] is None and not t.get("diverged"):
+            lower[str(r["seed"])] = round((len(t["running_error"]) + 1) / r["epochs_to_25"][measure], 3)
+    out["lower_bound_per_seed"] = lower
     return out
 
 
@@ -635,6 +663,7 @@ def run_experiment(
     prev_threads = torch.get_num_threads()
     out_path = Path(out_dir) / "results.json" if out_dir is not None else None
     done: dict[str, dict] = {}
+    in_progress: dict[str, dict] = {}
     elapsed_before = 0.0
     invocations: list[dict] = []
     old: dict = {}
@@ -642,6 +671,8 @@ def run_experiment(
         old = json.loads(out_path.read_text())
         if _same_training(old.get("config") or {}, config):
             done = old.get("units", {})
+            # Runs stopped from outside: shown by report-only; a resumed run trains them again from the start.
+            in_progress = old.get("in_progress", {}) if report_only else {}
             elapsed_before = float(old.get("wall_time_s") or 0.0)
             invocations = list(old.get("invocations", []))
         elif report_only:
@@ -718,6 +749,7 @@ def run_experiment(
                 ],
                 "images_per_s": _images_per_s(done, len(full.train_y)),
                 "units": done,
+                "in_progress": in_progress,
             }
 
         finished: list[dict] = []
@@ -730,7 +762,8 @@ def run_experiment(
             finished.append({"name": name})
             prefix = "baseline" if _trains_like(cfg, config) else name
             skip = missing if (missing is not None or not (study_only and name == "baseline")) else baseline_skipped
-            _run_condition(name, cfg, seeds, full, sweep_data, done, save, step, finished[-1], skip, prefix)
+            _run_condition(name, cfg, seeds, full, sweep_data, done, save, step, finished[-1], skip, prefix,
+                           in_progress)
             if not report_only:
                 save()
         results = snapshot("partial" if (missing or baseline_skipped) else "complete", finished)
@@ -828,6 +861,10 @@ def merge_units(target: Path, sources: list[Path]) -> int:
             if key not in main["units"]:
                 main["units"][key] = unit
                 added += 1
+        main.setdefault("in_progress", {})
+        for key, curve in (other.get("in_progress") or {}).items():
+            if key not in main["units"] and key not in main["in_progress"]:
+                main["in_progress"][key] = curve
         own = float(other.get("wall_time_s") or 0) - float(other.get("resumed_from_wall_time_s") or 0)
         main["wall_time_s"] = round(float(main.get("wall_time_s") or 0) + max(0.0, own), 1)
         known = {(i.get("command"), i.get("started_utc")) for i in main.setdefault("invocations", [])}
@@ -907,6 +944,9 @@ def _summary_line(results: dict) -> str:
     ratio = results.get("ratio") or {}
     tag = "PARTIAL run. " if results.get("status") == "partial" else ""
     if ratio.get("mean") is None:
+        lower = ratio.get("lower_bound_per_seed") or {}
+        if lower:
+            return f"{tag}tanh not at 25% yet: ratio > {min(lower.values()):.2f}x ({len(lower)} seed(s))"
         return f"{tag}tanh/ReLU ratio: not reached by both"
     seeds = "1 seed" if ratio["n"] == 1 else f"{ratio['n']} seeds"
     return (f"{tag}tanh/ReLU epochs to 25%: {ratio['mean']:.2f}x (range {ratio['min']:.2f}-{ratio['max']:.2f}, "

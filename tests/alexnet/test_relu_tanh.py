@@ -278,7 +278,7 @@ def test_sweep_choice_grid_extension_and_unit_reuse(monkeypatch):
     calls = []
     best = {"relu": 0.01, "tanh": 0.6}  # tanh's best lies beyond the grid's top (0.1): the grid must grow
 
-    def fake_train(d, config, act, lr, seed, epochs, stop_at_target, tick, measure_test=True):
+    def fake_train(d, config, act, lr, seed, epochs, stop_at_target, tick, measure_test=True, on_epoch=None):
         calls.append((act, lr, seed, epochs, config.momentum))
         err = min(0.9, 0.2 + abs(math.log10(lr / best[act])) / 4)
         return {"running_error": [err] * epochs, "post_epoch_error": [err] * epochs, "loss": [1.0] * epochs,
@@ -327,7 +327,7 @@ def test_ratio_table_rows_per_condition_and_measure():
 
 
 def test_parallel_seed_file_merges_into_the_main_results(tmp_path, monkeypatch, capsys):
-    def fake_train(d, config, act, lr, seed, epochs, stop_at_target, tick, measure_test=True):
+    def fake_train(d, config, act, lr, seed, epochs, stop_at_target, tick, measure_test=True, on_epoch=None):
         errs = [0.5, 0.2] if act == "relu" else [0.6, 0.5, 0.4, 0.2]  # 2 vs 4 epochs: ratio 2
         return {"running_error": errs, "post_epoch_error": errs, "loss": [1.0] * len(errs),
                 "seconds": [0.1] * len(errs), "diverged": False, "stopped": "target", "test_error": 0.5}
@@ -360,7 +360,7 @@ def test_parallel_seed_file_merges_into_the_main_results(tmp_path, monkeypatch, 
 def test_study_only_trains_the_conditions_and_leaves_the_baseline_to_the_main_run(tmp_path, monkeypatch):
     calls = []
 
-    def fake_train(d, config, act, lr, seed, epochs, stop_at_target, tick, measure_test=True):
+    def fake_train(d, config, act, lr, seed, epochs, stop_at_target, tick, measure_test=True, on_epoch=None):
         calls.append((act, lr, seed, epochs))
         errs = [0.5, 0.2]
         return {"running_error": errs, "post_epoch_error": errs, "loss": [1.0, 1.0], "seconds": [0.1, 0.1],
@@ -380,3 +380,30 @@ def test_study_only_trains_the_conditions_and_leaves_the_baseline_to_the_main_ru
     assert calls == [("tanh", 0.05, 0, cfg.max_epochs)]  # only the condition's new run
     assert res["status"] == "partial" and sorted(res["missing_units"]) == [
         "baseline|run|relu|1|0.001", "baseline|run|tanh|1|0.001"]  # equal scores: the smaller lr wins
+
+
+def test_a_run_stopped_from_outside_keeps_its_curve_and_a_lower_bound(tmp_path, monkeypatch):
+    def fake_train(d, config, act, lr, seed, epochs, stop_at_target, tick, measure_test=True, on_epoch=None):
+        errs = [0.5, 0.2] if act == "relu" else [0.6, 0.5, 0.45]
+        curve = {"running_error": [], "post_epoch_error": [], "loss": [], "seconds": []}
+        for e in errs:
+            for k in curve:
+                curve[k].append(e if "error" in k else 1.0)
+            if on_epoch is not None:
+                on_epoch({**curve, "diverged": False, "stopped": "interrupted", "test_error": None})
+        if act == "tanh" and stop_at_target:
+            raise KeyboardInterrupt  # the run is killed after its third epoch
+        return {**curve, "diverged": False, "stopped": "target", "test_error": 0.5}
+
+    monkeypatch.setattr(rt, "_train", fake_train)
+    data = _learnable_cifar(n_train=64, n_test=8)
+    cfg = ReluTanhConfig.quick(threads=1, lr_grid=(0.01,))
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(cfg, data=data, out_dir=tmp_path)
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert list(saved["in_progress"]) == ["baseline|run|tanh|0|0.01"]
+    res = run_experiment(cfg, data=data, out_dir=tmp_path, report_only=True)
+    tanh = next(r for r in res["runs"] if r["activation"] == "tanh")
+    assert tanh["stopped"] == "interrupted" and tanh["running_error"] == [0.6, 0.5, 0.45]
+    assert res["ratio"]["n"] == 0 and res["ratio"]["lower_bound_per_seed"] == {"0": 2.0}  # (3 + 1) / 2
+    assert "ratio > 2.00x" in rt._summary_line(res)
