@@ -35,6 +35,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.utils.data
 from torch import Tensor
@@ -515,8 +516,10 @@ class TrainPreset:
 
     Random numbers come from ``generator`` (which must live on the images' device) or the default
     generator of that device, in a fixed order (crop rows, crop columns, flips, colour), so a seeded
-    generator gives identical batches (mirror flags are drawn only when ``flip``). The crops are
-    one vectorised gather per batch (see :func:`_crop_and_centre`), the same code on CPU and GPU.
+    generator gives identical batches (mirror flags are drawn only when ``flip``). On a GPU (or
+    any non-CPU device) the crops are one vectorised gather per batch (:func:`_crop_and_centre`);
+    on the CPU, uint8 batches take a per-image path (:func:`_crop_and_centre_per_image`) that gives
+    bit-identical output several times faster there.
 
     PCA colour noise, and the choice made here. The paper adds ``[p1 p2 p3] [a1 l1, a2 l2, a3 l3]^T``
     to each pixel, with p_i, l_i the eigenvectors and eigenvalues of the RGB covariance and
@@ -547,6 +550,7 @@ class TrainPreset:
         self.pca_std = float(pca_std)
         self.flip = flip
         self._on = _StatsOnDevice(stats)
+        self._mean_flipped: Tensor | None = None  # the CPU path's mirrored mean image, made once
 
     def colour_shift(self, count: int, device: torch.device, generator: torch.Generator | None = None) -> Tensor:
         """(count, 3) per-image RGB shifts ``P diag(sqrt(l)) a`` with a ~ N(0, pca_std) (see class doc)."""
@@ -565,6 +569,17 @@ class TrainPreset:
             mirror = torch.randint(0, 2, (n,), generator=generator, device=device).bool()
         else:
             mirror = torch.zeros(n, dtype=torch.bool, device=device)
+        if device.type == "cpu" and images.dtype == torch.uint8:
+            # The crops use no random numbers, so drawing the colour first keeps the documented order.
+            shift = self.colour_shift(n, device, generator) if self.pca_std else None
+            if self._mean_flipped is None:
+                self._mean_flipped = stats.mean_image.flip(-1)
+            # One thread: whole-image ops. More: ops small enough that ATen runs them on this
+            # thread alone (see _crop_and_centre_per_image for the measurements behind the rule).
+            rows = crop if torch.get_num_threads() == 1 else _serial_rows_per_op(crop)
+            return _crop_and_centre_per_image(
+                images, stats.mean_image, self._mean_flipped, top, left, mirror, crop, shift, rows
+            )
         out = _crop_and_centre(images, stats.mean_image, top, left, mirror, crop)
         if self.pca_std:
             out += self.colour_shift(n, device, generator)[:, :, None, None]
@@ -583,13 +598,10 @@ def _crop_and_centre(
     for a mirrored image comes from the mirrored mean at the mirrored offset, because
     ``flip(window(x, left)) == window(flip(x), W - crop - left)``.
 
-    Why not a Python loop of per-image slices: on one uncontended CPU thread such a loop is about
-    2.5x faster (its windows are views; here the mean's windows are materialised), but it runs one
-    small parallel op per image, and with two threads on a busy 2-core machine (e.g. next to
-    DataLoader workers) it was measured 2x slower than this version (and 10x slower than itself on
-    one thread); on a GPU it would be one kernel launch per image. Either is far faster than the
-    network it feeds (AlexNet trains at about 5 images/s on one such CPU thread, against several
-    hundred images/s for this function), and one code path means the CPU tests test the GPU code.
+    This is the GPU path (a Python loop over images would be one kernel launch per image there).
+    On the CPU :func:`_crop_and_centre_per_image` gives the same bits several times faster: here the
+    windows of the mean are materialised by the gather, and the ``torch.where`` reads both the
+    flipped and the unflipped crops, each a full pass over batch-sized memory.
     """
     n, width = images.shape[0], images.shape[-1]
     picks = torch.arange(n, device=images.device)
@@ -599,6 +611,80 @@ def _crop_and_centre(
     mean_left = torch.where(mirror, width - crop - left, left)
     out = crops.float()
     out -= both_means[mirror.long(), :, top, mean_left]
+    return out
+
+
+def _serial_rows_per_op(crop: int) -> int:
+    """Rows of one channel per op such that ATen never splits the op across threads.
+
+    ATen's element-wise kernels run on the calling thread alone when an op has fewer than
+    ``at::internal::GRAIN_SIZE`` (32768, unchanged for years) elements; were it to change, only the
+    speed of :func:`_crop_and_centre_per_image` would change, not its results.
+    """
+    return max(1, (32768 - 1) // crop)
+
+
+def _empty_cpu_float(shape: tuple[int, ...]) -> Tensor:
+    """An uninitialised float32 CPU tensor whose memory NumPy allocates (shared, not copied).
+
+    Why not ``torch.empty``: a batch of 128 227x227 crops is 79 MB of fresh memory, and on Linux
+    the first write to each 4 KiB page of it is a page fault. NumPy's allocator asks the kernel for
+    transparent huge pages (``madvise(MADV_HUGEPAGE)``) on large arrays, so the same batch costs
+    ~40 faults instead of ~19,000: allocating and filling it took 9 ms instead of 37 ms of CPU on
+    the benchmark machine (BENCHMARKS.md, row 3). Where huge pages are off or unsupported this is
+    just ``torch.empty`` by another route.
+    """
+    return torch.from_numpy(np.empty(shape, dtype=np.float32))
+
+
+def _crop_and_centre_per_image(
+    images: Tensor,
+    mean_image: Tensor,
+    mean_flipped: Tensor,
+    top: Tensor,
+    left: Tensor,
+    mirror: Tensor,
+    crop: int,
+    shift: Tensor | None,
+    rows_per_op: int,
+) -> Tensor:
+    """CPU version of ``_crop_and_centre(...) + shift``, bit-identical, for uint8 ``images``.
+
+    Per image, one op writes ``window(image) - window(mean)`` straight into the preallocated
+    output (the uint8 -> float32 conversion happens inside the subtraction, so no float copy of
+    the crop is made), and a second adds the colour shift while that image is still in cache. A
+    mirrored image subtracts the mirrored mean at the mirrored offset, as in ``_crop_and_centre``;
+    the order of float operations, ``(x - mean) + shift``, is the same, so the bits are too.
+
+    ``rows_per_op`` < ``crop`` splits each image into per-channel blocks of that many rows. Why:
+    an op on a whole image (154,587 elements at 227) is split across torch's threads, and with
+    two threads on a busy 2-core machine every such op waits for the second thread to be
+    scheduled: the batch of 128 took 0.7-6 s instead of 0.04 s. Blocks below ATen's parallel
+    grain run on the calling thread; they cost ~50% more per image than whole-image ops (more
+    Python per image), so one thread uses whole images. Measured, batch of 128 at 256 -> 227,
+    CPU ms per batch: gather 123 (1 thread) / 190 (2 threads); this function 18 (1 thread, whole
+    images) / 30 (1 thread, blocks) / 42 (2 threads, blocks).
+    """
+    n, width = images.shape[0], images.shape[-1]
+    out = _empty_cpu_float((n, 3, crop, crop))
+    if rows_per_op >= crop:
+        pieces = [(slice(None), slice(None))]
+    else:
+        pieces = [(slice(c, c + 1), slice(r, r + rows_per_op)) for c in range(3) for r in range(0, crop, rows_per_op)]
+    shifts = shift[:, :, None, None] if shift is not None else None
+    for i, (row, col, flip) in enumerate(zip(top.tolist(), left.tolist(), mirror.tolist(), strict=True)):
+        window = images[i, :, row : row + crop, col : col + crop]
+        if flip:
+            mean_col = width - crop - col
+            mean_window = mean_flipped[:, row : row + crop, mean_col : mean_col + crop]
+        else:
+            mean_window = mean_image[:, row : row + crop, col : col + crop]
+        for piece in pieces:
+            source = window[piece].flip(-1) if flip else window[piece]
+            target = out[i][piece]
+            torch.sub(source, mean_window[piece], out=target)
+            if shifts is not None:
+                target += shifts[i][piece[0]]
     return out
 
 

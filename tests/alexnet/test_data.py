@@ -441,6 +441,64 @@ def test_train_without_flip_never_mirrors():
         assert [hit[2] for hit in _find_window(out[i], images[i].float(), crop)] == [False]
 
 
+def _gather_reference(preset: TrainPreset, images: torch.Tensor, seed: int) -> torch.Tensor:
+    """TrainPreset's output computed by the generic (GPU) gather path, with the documented draws."""
+    n, _, height, width = images.shape
+    crop, g = preset.crop_size, torch.Generator().manual_seed(seed)
+    top = torch.randint(0, height - crop + 1, (n,), generator=g)
+    left = torch.randint(0, width - crop + 1, (n,), generator=g)
+    mirror = torch.randint(0, 2, (n,), generator=g).bool()
+    out = data._crop_and_centre(images, preset.stats.mean_image, top, left, mirror, crop)
+    return out + preset.colour_shift(n, images.device, g)[:, :, None, None]
+
+
+@pytest.mark.parametrize("rows_per_op", [None, 4, 1])
+def test_cpu_per_image_crops_equal_the_gather_bit_for_bit(rows_per_op):
+    # Non-square images, every offset and both mirror states occur; whole images and row blocks.
+    n, height, width, crop = 40, 13, 17, 9
+    g = torch.Generator().manual_seed(20)
+    images = torch.randint(0, 256, (n, 3, height, width), generator=g, dtype=torch.uint8)
+    mean = torch.rand(3, height, width, generator=g) * 255
+    top = torch.randint(0, height - crop + 1, (n,), generator=g)
+    left = torch.randint(0, width - crop + 1, (n,), generator=g)
+    mirror = torch.arange(n) % 3 == 0
+    shift = torch.randn((n, 3), generator=g) * 7
+    rows = crop if rows_per_op is None else rows_per_op
+    expected = data._crop_and_centre(images, mean, top, left, mirror, crop)
+    got = data._crop_and_centre_per_image(images, mean, mean.flip(-1), top, left, mirror, crop, None, rows)
+    assert torch.equal(got, expected)
+    got = data._crop_and_centre_per_image(images, mean, mean.flip(-1), top, left, mirror, crop, shift, rows)
+    assert torch.equal(got, expected + shift[:, :, None, None])
+    assert got.dtype == torch.float32 and got.is_contiguous()
+
+
+def test_train_preset_on_cpu_equals_the_gather_path_at_any_thread_count():
+    # The paper's sizes (256 -> 227: whole images with one thread, 144 + 83 row blocks with two).
+    g = torch.Generator().manual_seed(21)
+    images = torch.randint(0, 256, (5, 3, 256, 256), generator=g, dtype=torch.uint8)
+    preset = TrainPreset(_stats(torch.rand(3, 256, 256, generator=g) * 255))
+    expected = _gather_reference(preset, images, seed=22)
+    threads = torch.get_num_threads()
+    try:
+        for count in (1, 2):
+            torch.set_num_threads(count)
+            assert torch.equal(preset(images, torch.Generator().manual_seed(22)), expected)
+    finally:
+        torch.set_num_threads(threads)
+    plain = TrainPreset(preset.stats, pca_std=0.0, flip=False)
+    g = torch.Generator().manual_seed(23)
+    top, left = torch.randint(0, 30, (5,), generator=g), torch.randint(0, 30, (5,), generator=g)
+    expected = data._crop_and_centre(images, preset.stats.mean_image, top, left, torch.zeros(5, dtype=torch.bool), 227)
+    assert torch.equal(plain(images, torch.Generator().manual_seed(23)), expected)
+
+
+def test_train_preset_keeps_float_input_on_the_generic_path():
+    # Float batches (not the documented uint8) still work, as before the CPU fast path.
+    images = torch.randint(0, 256, (4, 3, 10, 10), generator=torch.Generator().manual_seed(24)).float()
+    preset = TrainPreset(_stats(torch.rand(3, 10, 10) * 255), crop_size=7)
+    assert torch.equal(preset(images, torch.Generator().manual_seed(25)), _gather_reference(preset, images, 25))
+
+
 def test_presets_reject_mismatched_sizes():
     stats = _stats(torch.zeros(3, 16, 16))
     with pytest.raises(DataError, match=r"images are \(12, 12\) but the mean image is \(16, 16\)"):
