@@ -671,8 +671,8 @@ def run_experiment(
         old = json.loads(out_path.read_text())
         if _same_training(old.get("config") or {}, config):
             done = old.get("units", {})
-            # Runs stopped from outside: shown by report-only; a resumed run trains them again from the start.
-            in_progress = old.get("in_progress", {}) if report_only else {}
+            # Runs stopped from outside: shown until the run is trained again (from the start) and finishes.
+            in_progress = old.get("in_progress", {})
             elapsed_before = float(old.get("wall_time_s") or 0.0)
             invocations = list(old.get("invocations", []))
         elif report_only:
