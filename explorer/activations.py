@@ -8,8 +8,15 @@ exactly as it was (they are removed in ``finally``). Measured on this project's 
 all 15 feature layers plus the copies 1.30 s; ``create_feature_extractor`` cannot even build the
 extractor here: FX tracing stops at the LRN layer's data-dependent control flow (TraceError).
 
-Copies matter: the paper's ReLUs run in place (``nn.ReLU(inplace=True)``), so the tensor a conv
-layer returns is overwritten by the next layer; each hook clones what it sees at that moment.
+Copies matter, but only where something would overwrite a captured tensor: the paper's ReLUs run in
+place (``nn.ReLU(inplace=True)``), so the tensor a conv layer returns is overwritten by the next
+layer. The hooks keep outputs as they are and a forward pre-hook on every in-place module (any
+module with ``inplace=True``) clones a captured tensor just before that module would write into
+it. ReLU, LRN and pooling outputs are never written to again, so they are not copied: cloning every
+output cost +12-17% over a plain forward pass (490 MB of fresh memory per batch of 64); cloning only
+the conv outputs ~+5% (BENCHMARKS.md, row 2). In-place work done by functional code inside a
+model's ``forward`` (``x.relu_()``) is not visible to hooks; this project's AlexNet and
+torchvision's use modules only (tests/explorer/test_activations.py checks both).
 
 Layers get canonical names whatever the model (the paper's ``AlexNet`` or torchvision's, whose
 ``features`` are numbered): ``conv1``, ``relu1``, ``lrn1``, ``pool1`` ... ``pool5``, plus
@@ -18,6 +25,7 @@ Layers get canonical names whatever the model (the paper's ``AlexNet`` or torchv
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from collections.abc import Iterable, Sequence
@@ -32,11 +40,13 @@ from alexnet.lrn import LocalResponseNorm
 
 __all__ = [
     "LOGITS",
+    "PaletteImage",
     "Stage",
     "capture_activations",
     "channel_stats",
     "conv_layers",
     "feature_grid",
+    "feature_grid_indexed",
     "feature_stages",
     "grid_shape",
     "model_lock",
@@ -117,12 +127,20 @@ def model_lock(model: nn.Module) -> threading.Lock:
 _model_lock = model_lock  # the earlier private name, still used by explorer.lrn_analysis
 
 
+def _storage(tensor: Tensor) -> int:
+    """Address of the tensor's storage: equal for views of one storage (writing into one changes the other)."""
+    return tensor.untyped_storage().data_ptr()
+
+
 @torch.no_grad()
 def capture_activations(model: nn.Module, x: Tensor, layers: Iterable[str] | None = None) -> dict[str, Tensor]:
     """Outputs of the named feature layers (default: all, plus ``"logits"``) for input ``x``.
 
-    Returns detached clones, in execution order. The model must be in eval mode (dropout would make
-    the result random) and is left exactly as it was: no hooks remain, even if the forward pass fails.
+    Returns detached tensors, in execution order, holding the values each layer produced. Each owns
+    its memory: none shares storage with ``x``, with another returned tensor or with anything the
+    model keeps, so changing one changes nothing else. The model must be in eval mode (dropout would
+    make the result random) and is left exactly as it was: no hooks remain, even if the forward pass
+    fails.
     """
     if model.training:
         raise ValueError("capture_activations needs a model in eval mode (call model.eval() first)")
@@ -136,9 +154,18 @@ def capture_activations(model: nn.Module, x: Tensor, layers: Iterable[str] | Non
 
     def keep(name: str):
         def hook(_module: nn.Module, _inputs: tuple, output: Tensor) -> None:
-            captured[name] = output.detach().clone()
+            captured[name] = output.detach()
 
         return hook
+
+    def copy_before_overwrite(_module: nn.Module, inputs: tuple) -> None:
+        # This module is about to write into its input: save any captured tensor living there.
+        target = inputs[0] if inputs and isinstance(inputs[0], Tensor) else None
+        if target is None:
+            return
+        for name, kept in captured.items():
+            if _storage(kept) == _storage(target):
+                captured[name] = kept.clone()
 
     with model_lock(model):
         handles = []
@@ -146,14 +173,26 @@ def capture_activations(model: nn.Module, x: Tensor, layers: Iterable[str] | Non
             for stage in stages:
                 if stage.name in wanted:
                     handles.append(stage.module.register_forward_hook(keep(stage.name)))
+            for module in model.modules():
+                if getattr(module, "inplace", False) is True:
+                    handles.append(module.register_forward_pre_hook(copy_before_overwrite))
             logits = model(x)
         finally:
             for handle in handles:
                 handle.remove()
     if LOGITS in wanted:
-        captured[LOGITS] = logits.detach().clone()
+        captured[LOGITS] = logits.detach()
+    # Outputs that are views of the input, of a parameter, or of each other (a layer that passes its
+    # input through) are copied, so every returned tensor owns its memory. Normally none is.
+    owned = {_storage(t) for t in (x, *model.parameters(), *model.buffers())}
     order = {name: i for i, name in enumerate(wanted)}
-    return dict(sorted(captured.items(), key=lambda item: order[item[0]]))
+    result: dict[str, Tensor] = {}
+    for name, tensor in sorted(captured.items(), key=lambda item: order[item[0]]):
+        if _storage(tensor) in owned:
+            tensor = tensor.clone()
+        owned.add(_storage(tensor))
+        result[name] = tensor
+    return result
 
 
 def _as_chw(act: Tensor | np.ndarray) -> np.ndarray:
@@ -194,6 +233,102 @@ def _colormap_lut(name: str) -> np.ndarray:
     return (colormaps[name](np.linspace(0.0, 1.0, 256))[:, :3] * 255).round().astype(np.uint8)
 
 
+@functools.lru_cache(maxsize=8)
+def _colormap_palette(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(palette, index of each level): the colormap's distinct colours plus white as the last entry.
+
+    256 levels of viridis hold only 254 distinct uint8 colours, so the palette with white fits a
+    PNG palette (at most 256 entries) and the image encodes as one byte per pixel, exactly.
+    Cached and read-only.
+    """
+    colours, index_of_level = np.unique(_colormap_lut(name), axis=0, return_inverse=True)
+    palette = np.concatenate([colours, np.full((1, 3), 255, dtype=np.uint8)])
+    dtype = np.uint8 if len(palette) <= 256 else np.uint16
+    index_of_level = index_of_level.reshape(-1).astype(dtype)
+    palette.setflags(write=False)
+    index_of_level.setflags(write=False)
+    return palette, index_of_level
+
+
+@dataclass(frozen=True)
+class PaletteImage:
+    """An image as palette indices (H, W) and the palette (K, 3) uint8: ``palette[indices]`` is the RGB.
+
+    What ``feature_grid_indexed`` returns: a third of the bytes of the RGB image, and with K <= 256 it
+    is written losslessly as an 8-bit palette PNG (``explorer.figures.png_bytes``), several times faster
+    than encoding the RGB image.
+    """
+
+    indices: np.ndarray
+    palette: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (*self.indices.shape, 3)
+
+    def rgb(self) -> np.ndarray:
+        """The uint8 (H, W, 3) image."""
+        return self.palette[self.indices]
+
+
+def _levels(a: np.ndarray, normalise: Normalise) -> np.ndarray:
+    """uint8 (C, H, W) levels 0..255 of float32 maps, per channel or over the whole layer."""
+    if normalise == "per-channel":
+        lo = a.min(axis=(1, 2), keepdims=True)
+        hi = a.max(axis=(1, 2), keepdims=True)
+    elif normalise == "shared":
+        lo = np.full((1, 1, 1), a.min(), dtype=np.float32)
+        hi = np.full((1, 1, 1), a.max(), dtype=np.float32)
+    else:
+        raise ValueError(f"normalise must be 'per-channel' or 'shared', got {normalise!r}")
+    span = hi - lo
+    # (a - lo) / span * 255 in one float32 temporary, in place; a constant map (span 0) gives 0 / 1 = 0,
+    # the bottom of the range. Same operations in the same order as the earlier np.where version.
+    unit = np.subtract(a, lo, dtype=np.float32)
+    unit /= np.where(span > 0, span, np.float32(1))
+    unit *= np.float32(255)
+    np.rint(unit, out=unit)
+    np.clip(unit, 0, 255, out=unit)
+    return unit.astype(np.uint8)
+
+
+def _tile(tiles: np.ndarray, rows: int, cols: int, pad: int, fill: int) -> np.ndarray:
+    """(C, h, w) tiles laid out row by row on a (rows, cols) grid, ``pad`` pixels of ``fill`` between them."""
+    c, h, w = tiles.shape
+    cells = np.full((rows * cols, h + pad, w + pad), fill, dtype=tiles.dtype)
+    cells[:c, :h, :w] = tiles
+    # (rows, cols, h+pad, w+pad) -> (rows, h+pad, cols, w+pad): one copy instead of a loop over tiles.
+    canvas = (
+        cells.reshape(rows, cols, h + pad, w + pad).transpose(0, 2, 1, 3).reshape(rows * (h + pad), cols * (w + pad))
+    )
+    return np.ascontiguousarray(canvas[: canvas.shape[0] - pad, : canvas.shape[1] - pad])
+
+
+def feature_grid_indexed(
+    act: Tensor | np.ndarray,
+    *,
+    normalise: Normalise = "per-channel",
+    cols: int | None = None,
+    pad: int = 1,
+    scale: int = 1,
+    colormap: str = "viridis",
+    channels: Sequence[int] | None = None,
+) -> PaletteImage:
+    """``feature_grid`` as palette indices plus the palette (``.rgb()`` is exactly ``feature_grid``'s image).
+
+    The colormap is applied to the palette (at most 257 colours), not to every pixel.
+    """
+    a = _as_chw(act).astype(np.float32, copy=False)
+    if channels is not None:
+        a = a[list(channels)]
+    palette, index_of_level = _colormap_palette(colormap)
+    indices = index_of_level[_levels(a, normalise)]
+    if scale > 1:
+        indices = indices.repeat(scale, axis=1).repeat(scale, axis=2)
+    rows, ncols = grid_shape(indices.shape[0], cols)
+    return PaletteImage(_tile(indices, rows, ncols, pad, fill=len(palette) - 1), palette)
+
+
 def feature_grid(
     act: Tensor | np.ndarray,
     *,
@@ -212,35 +347,18 @@ def feature_grid(
     separated by ``pad`` pixels of white, enlarged ``scale`` times by pixel repetition (no blur).
     Returns uint8 (H, W, 3) through ``colormap``, or uint8 (H, W) grey when ``colormap`` is None.
     """
+    if colormap is not None:
+        return feature_grid_indexed(
+            act, normalise=normalise, cols=cols, pad=pad, scale=scale, colormap=colormap, channels=channels
+        ).rgb()
     a = _as_chw(act).astype(np.float32, copy=False)
     if channels is not None:
         a = a[list(channels)]
-    c, h, w = a.shape
-    if normalise == "per-channel":
-        lo = a.min(axis=(1, 2), keepdims=True)
-        hi = a.max(axis=(1, 2), keepdims=True)
-    elif normalise == "shared":
-        lo = np.full((1, 1, 1), a.min(), dtype=np.float32)
-        hi = np.full((1, 1, 1), a.max(), dtype=np.float32)
-    else:
-        raise ValueError(f"normalise must be 'per-channel' or 'shared', got {normalise!r}")
-    span = hi - lo
-    unit = np.where(span > 0, (a - lo) / np.where(span > 0, span, 1), 0.0)
-    levels = np.clip(np.round(unit * 255), 0, 255).astype(np.uint8)
+    levels = _levels(a, normalise)
     if scale > 1:
         levels = levels.repeat(scale, axis=1).repeat(scale, axis=2)
-        h, w = h * scale, w * scale
-    rows, ncols = grid_shape(c, cols)
-    if colormap is not None:
-        tiles = _colormap_lut(colormap)[levels]  # (c, h, w, 3)
-        canvas = np.full((rows * (h + pad) - pad, ncols * (w + pad) - pad, 3), 255, dtype=np.uint8)
-    else:
-        tiles = levels
-        canvas = np.full((rows * (h + pad) - pad, ncols * (w + pad) - pad), 255, dtype=np.uint8)
-    for i in range(c):
-        r, q = divmod(i, ncols)
-        canvas[r * (h + pad) : r * (h + pad) + h, q * (w + pad) : q * (w + pad) + w] = tiles[i]
-    return canvas
+    rows, ncols = grid_shape(levels.shape[0], cols)
+    return _tile(levels, rows, ncols, pad, fill=255)
 
 
 def top_k(logits: Tensor | np.ndarray, k: int, class_names: Sequence[str] | None) -> list[dict]:

@@ -1,7 +1,8 @@
 """Figures and tables as downloadable bytes (no Streamlit).
 
-``png_bytes`` accepts what the pages draw: a numpy image (H, W) or (H, W, 3/4) uint8, a matplotlib
-figure, or a plotly figure. Plotly needs the optional ``kaleido`` package to render PNG; without it
+``png_bytes`` accepts what the pages draw: a numpy image (H, W) or (H, W, 3/4) uint8, a palette image
+(``explorer.activations.PaletteImage``: indices plus at most 256 colours, written as an 8-bit palette
+PNG), a matplotlib figure, or a plotly figure. Plotly needs the optional ``kaleido`` package to render PNG; without it
 ``png_bytes`` raises ``FigureExportError`` and the page offers plotly's own camera button instead.
 ``csv_bytes`` writes rows (dicts) or columns (dict of sequences) as UTF-8 CSV.
 """
@@ -22,10 +23,18 @@ class FigureExportError(RuntimeError):
     """A figure that cannot be turned into PNG bytes here; the message says why."""
 
 
-def png_bytes(figure: Any, *, dpi: int = 150) -> bytes:
-    """PNG bytes of a numpy image, a matplotlib Figure or a plotly Figure."""
+def png_bytes(figure: Any, *, dpi: int = 150, compress_level: int = 1) -> bytes:
+    """PNG bytes of a numpy image, a palette image, a matplotlib Figure or a plotly Figure.
+
+    PNG is lossless: every pixel of a computed picture (a kernel, a feature map) comes back exactly.
+    ``compress_level`` (zlib, 0-9) applies to numpy and palette images. The default 1: these are
+    computed pictures, sent once; speed matters more than size (level 6, PIL's default, took 2.6x
+    longer for the same 15 feature grids and saved nothing).
+    """
     if isinstance(figure, (bytes, bytearray)):
         return bytes(figure)
+    if hasattr(figure, "indices") and hasattr(figure, "palette"):  # explorer.activations.PaletteImage
+        return _palette_png(figure.indices, figure.palette, compress_level)
     if isinstance(figure, np.ndarray):
         from PIL import Image
 
@@ -33,8 +42,7 @@ def png_bytes(figure: Any, *, dpi: int = 150) -> bytes:
         if array.dtype != np.uint8:
             raise ValueError(f"numpy images must be uint8, got {array.dtype}")
         buffer = io.BytesIO()
-        # compress_level 1: these are computed pictures, sent once; speed matters more than size.
-        Image.fromarray(array).save(buffer, format="PNG", compress_level=1)
+        Image.fromarray(array).save(buffer, format="PNG", compress_level=compress_level)
         return buffer.getvalue()
     if hasattr(figure, "savefig"):  # matplotlib Figure
         buffer = io.BytesIO()
@@ -48,6 +56,28 @@ def png_bytes(figure: Any, *, dpi: int = 150) -> bytes:
                 f"plotly PNG export is unavailable ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
             ) from None
     raise TypeError(f"cannot make a PNG from a {type(figure).__name__}")
+
+
+def _palette_png(indices: np.ndarray, palette: np.ndarray, compress_level: int) -> bytes:
+    """An 8-bit palette PNG: one byte per pixel instead of three, so a third of the data to filter and
+    compress (15 feature grids: 50 ms instead of 220 ms CPU at level 1). Lossless: a viewer decodes
+    exactly ``palette[indices]``. More than 256 colours cannot be a palette PNG: written as RGB.
+    """
+    from PIL import Image
+
+    indices, palette = np.asarray(indices), np.asarray(palette)
+    if indices.ndim != 2 or palette.ndim != 2 or palette.shape[1] != 3 or palette.dtype != np.uint8:
+        raise ValueError(f"expected indices (H, W) and a uint8 palette (K, 3), got {indices.shape}, {palette.shape}")
+    if len(palette) > 256:
+        return png_bytes(palette[indices], compress_level=compress_level)
+    if indices.size and int(indices.max()) >= len(palette):
+        raise ValueError(f"palette index {int(indices.max())} out of range for {len(palette)} colours")
+    image = Image.fromarray(np.ascontiguousarray(indices, dtype=np.uint8))  # mode L; putpalette makes it P
+    # Exactly these colours, in this order; the PNG's PLTE chunk holds only len(palette) entries.
+    image.putpalette(palette.tobytes(), rawmode="RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=compress_level)
+    return buffer.getvalue()
 
 
 def rows_from_columns(columns: Mapping[str, Sequence[Any] | np.ndarray]) -> list[dict[str, Any]]:

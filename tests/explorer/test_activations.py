@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import threading
 
@@ -9,15 +10,18 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torchvision.models import alexnet as torchvision_alexnet
 
 from alexnet.model import AlexNet
 from explorer.activations import (
     LOGITS,
+    PaletteImage,
     capture_activations,
     channel_stats,
     conv_layers,
     feature_grid,
+    feature_grid_indexed,
     feature_stages,
     grid_shape,
     top_k,
@@ -77,12 +81,69 @@ def test_captured_tensors_equal_a_hand_run_of_the_layers(model, x):
     assert tuple(acts["relu5"].shape) == (1, 256, 13, 13)
 
 
+def layer_by_layer(net: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    """Every feature module's output, each module run on a private copy of its input (no aliasing)."""
+    outputs, current = [], x
+    with torch.no_grad():
+        for module in net.features.children():
+            current = module(current.clone())
+            outputs.append(current.clone())
+    return outputs
+
+
+@pytest.mark.parametrize("which", ["paper", "torchvision"])
+def test_captured_tensors_equal_a_fresh_run_of_every_layer(model, x, which):
+    net = model if which == "paper" else torchvision_alexnet(weights=None).eval()
+    stages = feature_stages(net)
+    fresh = dict(zip([m for m in net.features.children()], layer_by_layer(net, x), strict=True))
+    acts = capture_activations(net, x)
+    for stage in stages:
+        assert torch.equal(acts[stage.name], fresh[stage.module]), stage.name
+    assert all((acts[s.name] < 0).any() for s in stages if s.kind == "conv")  # not overwritten by the ReLU
+    with torch.no_grad():
+        assert torch.equal(acts[LOGITS], net(x))
+
+
+def test_captured_tensors_own_their_memory_and_survive_later_passes(model, x):
+    acts = capture_activations(model, x)
+    storages = [t.untyped_storage().data_ptr() for t in acts.values()]
+    assert len(set(storages)) == len(storages)  # no two returned tensors are views of one storage
+    assert x.untyped_storage().data_ptr() not in storages
+    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    assert params.isdisjoint(storages)
+    saved = {name: t.clone() for name, t in acts.items()}
+    acts["relu1"].zero_()  # changing one returned tensor changes no other
+    capture_activations(model, x * -1)  # nor do later passes (their in-place ReLUs) touch them
+    with torch.no_grad():
+        model(x + 1)
+    assert all(torch.equal(acts[name], saved[name]) for name in saved if name != "relu1")
+
+
+def test_any_in_place_module_gets_its_input_copied_first():
+    # A pooling output overwritten by an in-place activation after it; detection is by `inplace=True`.
+    torch.manual_seed(0)
+    net = nn.Sequential()
+    net.features = nn.Sequential(nn.Conv2d(1, 2, 3), nn.MaxPool2d(2), nn.ReLU(inplace=True))
+    net.forward = lambda t: net.features(t).flatten(1)  # type: ignore[method-assign]
+    net.eval()
+    x = torch.randn(1, 1, 9, 9)
+    acts = capture_activations(net, x, ["conv1", "pool1", "relu1"])
+    with torch.no_grad():
+        conv = net.features[0](x)
+        pool = F.max_pool2d(conv, 2)
+    assert (pool < 0).any()
+    assert torch.equal(acts["conv1"], conv)
+    assert torch.equal(acts["pool1"], pool)
+    assert torch.equal(acts["relu1"], F.relu(pool))
+    assert all(not m._forward_pre_hooks for m in net.modules())
+
+
 def test_capture_leaves_the_model_untouched(model, x):
     before = {k: v.clone() for k, v in model.state_dict().items()}
     acts = capture_activations(model, x, ["relu2"])
     assert list(acts) == ["relu2"]
     assert not model.training
-    assert all(not m._forward_hooks for m in model.modules())
+    assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert not acts["relu2"].requires_grad
 
@@ -90,7 +151,7 @@ def test_capture_leaves_the_model_untouched(model, x):
 def test_hooks_are_removed_when_the_forward_pass_fails(model):
     with pytest.raises(RuntimeError):
         capture_activations(model, torch.zeros(1, 3, 20, 20))  # too small for the network
-    assert all(not m._forward_hooks for m in model.modules())
+    assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
 
 
 def test_returned_tensors_are_copies(model, x):
@@ -164,6 +225,32 @@ def test_feature_grid_shared_contrast_and_scale():
     assert coloured.shape == (2, 5, 3)
     with pytest.raises(ValueError, match="normalise"):
         feature_grid(act, normalise="log")
+
+
+def test_indexed_grid_is_the_rgb_grid_and_its_png_is_lossless():
+    from PIL import Image
+
+    from explorer.figures import png_bytes
+
+    act = np.random.default_rng(0).normal(size=(10, 4, 6)).astype(np.float32)
+    act[3] = 2.0  # a constant map
+    for kwargs in ({}, {"normalise": "shared", "scale": 2, "pad": 2}, {"cols": 3, "colormap": "magma"}):
+        indexed = feature_grid_indexed(act, **kwargs)
+        assert isinstance(indexed, PaletteImage) and (indexed.palette[-1] == 255).all()  # white separators
+        rgb = feature_grid(act, **kwargs)
+        assert np.array_equal(indexed.rgb(), rgb) and indexed.shape == rgb.shape
+        decoded = Image.open(io.BytesIO(png_bytes(indexed)))
+        assert np.array_equal(np.asarray(decoded.convert("RGB")), rgb)
+        # viridis has 254 distinct colours at 256 levels: with white, an 8-bit palette PNG. magma has 256,
+        # one too many with white: 16-bit indices, written as an RGB PNG.
+        fits = kwargs.get("colormap", "viridis") == "viridis"
+        assert indexed.indices.dtype == (np.uint8 if fits else np.uint16)
+        assert len(indexed.palette) == (255 if fits else 257)
+        assert decoded.mode == ("P" if fits else "RGB")
+    # The colours by hand: levels 0 and 255 of viridis, white between the tiles.
+    two = feature_grid(np.array([[[0.0, 1.0]], [[1.0, 0.0]]], dtype=np.float32), cols=2)
+    assert two[0, 0].tolist() == [68, 1, 84] and two[0, 1].tolist() == [253, 231, 37]
+    assert two[0, 2].tolist() == [255, 255, 255] and two[0, 3].tolist() == [253, 231, 37]
 
 
 def test_top_k_probabilities_by_hand():
