@@ -24,7 +24,14 @@ from PIL import Image
 from alexnet.checkpoint import CheckpointError
 from alexnet.paths import runs_root
 from alexnet.pretrained import WeightsUnavailableError
-from explorer.activations import LOGITS, capture_activations, channel_stats, feature_grid, feature_stages, top_k
+from explorer.activations import (
+    LOGITS,
+    capture_activations,
+    channel_stats,
+    feature_grid_indexed,
+    feature_stages,
+    top_k,
+)
 from explorer.figures import csv_bytes, png_bytes
 from explorer.images import (
     UPLOAD_TYPES,
@@ -280,15 +287,17 @@ def _draw_layer(act: np.ndarray, normalise: str) -> dict[str, Any]:
     channels, _height, width = act.shape
     # About 640 pixels wide whatever the layer: small maps (6x6) are enlarged by pixel repetition.
     scale = max(1, 640 // (int(np.ceil(np.sqrt(channels))) * (width + 1)))
-    grid = feature_grid(act, normalise=normalise, scale=scale)  # type: ignore[arg-type]
-    return {"png": png_bytes(grid), "shape": act.shape, "stats": channel_stats(act)}
+    # Palette indices, not RGB: the colormap is applied to 255 colours instead of to every pixel, and
+    # the PNG is an 8-bit palette one (lossless, a third of the data to compress). BENCHMARKS.md, row 4.
+    grid = feature_grid_indexed(act, normalise=normalise, scale=scale)  # type: ignore[arg-type]
+    return {"grid": grid, "shape": act.shape, "stats": channel_stats(act)}
 
 
-# A resource, not data: a view is immutable PNG bytes plus small statistics arrays that pages only read,
-# and st.cache_data would copy (unpickle) it on every rerun of every session. 240 entries = 16
-# image/model/contrast combinations of 15 layers, at most a few hundred KB each.
+# Resources, not data: grids, PNG bytes and small statistics arrays that pages only read, and
+# st.cache_data would copy (unpickle) them on every rerun of every session. 240 entries = 16
+# image/model/contrast combinations of 15 layers; a grid is at most ~0.3 MB (one byte per pixel).
 @st.cache_resource(max_entries=240, ttl=3600, show_spinner=False)
-def _layer_view(
+def _layer_grid(
     model_key: str,
     image_hash: str,
     layer: str,
@@ -302,12 +311,21 @@ def _layer_view(
     return _draw_layer(_act, normalise)
 
 
+@st.cache_resource(max_entries=240, ttl=3600, show_spinner=False)
+def _layer_view(
+    model_key: str, image_hash: str, layer: str, normalise: str, _loaded: LoadedModel, _image: Image.Image
+) -> dict[str, Any]:
+    drawn = _layer_grid(model_key, image_hash, layer, normalise, _loaded, _image)
+    return {"png": png_bytes(drawn["grid"]), "shape": drawn["shape"], "stats": drawn["stats"]}
+
+
 def cached_layer_view(
     model_key: str, image_hash: str, layer: str, normalise: str, _loaded: LoadedModel, _image: Image.Image
 ) -> dict[str, Any]:
     """What a page shows for one layer: {"png": grid PNG, "shape": (C, H, W), "stats": channel_stats}.
 
-    Drawn once per (model, image, layer, contrast) and shared read-only; see ``precompute_layer_views``.
+    The grid itself is drawn once per (model, image, layer, contrast) and shared read-only (see
+    ``precompute_layer_views``); its PNG is written the first time a page shows it (~3 ms).
     """
     return _layer_view(model_key, image_hash, layer, normalise, _loaded, _image)
 
@@ -316,13 +334,15 @@ def cached_layer_view(
 def precompute_layer_views(
     model_key: str, image_hash: str, normalise: str, _loaded: LoadedModel, _image: Image.Image
 ) -> bool:
-    """Draw every layer's view in one go (about half a second here), so later layer switches are cache hits.
+    """Draw every layer's grid and statistics in one go, so later layer switches only write one PNG.
 
-    Reads the activations once instead of once per layer. Returns True (the marker that it ran).
+    Reads the activations once instead of once per layer. PNG encoding waits until a layer is shown:
+    writing all 15 PNGs up front was most of the upload's time (BENCHMARKS.md, row 4). Returns True
+    (the marker that it ran).
     """
     maps = cached_activations(model_key, image_hash, _loaded, _image)["maps"]
     for layer, act in maps.items():
-        _layer_view(model_key, image_hash, layer, normalise, _loaded, _image, _act=act)
+        _layer_grid(model_key, image_hash, layer, normalise, _loaded, _image, _act=act)
     return True
 
 
@@ -333,7 +353,7 @@ def cached_channel_png(
     """One feature map enlarged to about 280 pixels (its own contrast)."""
     act = cached_activations(model_key, image_hash, _loaded, _image)["maps"][layer]
     scale = max(1, 280 // act.shape[-1])
-    return png_bytes(feature_grid(act[channel : channel + 1], normalise="per-channel", scale=scale, pad=0))
+    return png_bytes(feature_grid_indexed(act[channel : channel + 1], normalise="per-channel", scale=scale, pad=0))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -362,8 +382,8 @@ def download_buttons(
     """PNG (of ``fig``: bytes, a uint8 numpy image, a matplotlib figure, or a callable returning one)
     and CSV (of ``csv_rows``: rows or columns) download buttons side by side.
 
-    Clicking downloads without rerunning the page. A PNG that is not ready-made bytes is rendered only
-    when the button is clicked.
+    Clicking downloads without rerunning the page. A PNG that is not ready-made bytes, and the CSV, are
+    written only when the button is clicked.
     """
     key = key or name
     with st.container(horizontal=True, gap="small"):
@@ -388,9 +408,10 @@ def download_buttons(
                 icon=":material/download:",
             )
         if csv_rows is not None:
+            # Deferred like the PNG: writing the CSV on every rerun cost a few ms for nothing.
             st.download_button(
                 "CSV",
-                data=csv_bytes(csv_rows),
+                data=lambda: csv_bytes(csv_rows),
                 file_name=f"{name}.csv",
                 mime="text/csv",
                 key=f"download_csv_{key}",

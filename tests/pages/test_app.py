@@ -242,3 +242,24 @@ def test_pages_leave_the_shared_model_untouched():
     assert not shared.training
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in shared.modules())
     assert not any(p.requires_grad for p in shared.parameters())
+
+
+@pytest.mark.slow
+def test_activations_page_draws_every_layer_once_per_image(monkeypatch):
+    # "All grids ready" on upload: every layer's grid is drawn in the first run; a switch draws nothing.
+    import pages.common as common
+
+    for cached in (common._layer_grid, common._layer_view, common.precompute_layer_views):
+        cached.clear()
+    drawn: list[tuple[int, ...]] = []
+    draw = common._draw_layer
+    monkeypatch.setattr(common, "_draw_layer", lambda act, normalise: drawn.append(act.shape) or draw(act, normalise))
+    at = on_activations()
+    assert len(drawn) == 15 and drawn[0] == (96, 55, 55) and drawn[-1] == (256, 6, 6)
+    at.selectbox(key="activations_layer").set_value("pool5").run()
+    assert_ran(at)
+    assert "conv5 after pooling: 256 feature maps of 6x6" in subheaders(at)
+    assert len(drawn) == 15
+    at.radio(key="activations_normalise").set_value("shared").run()
+    assert_ran(at)
+    assert len(drawn) == 30  # the other contrast: every layer again
