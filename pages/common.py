@@ -13,12 +13,14 @@ No tensor math here: everything computed comes from ``explorer``. What is shared
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import streamlit as st
+import torch
 from PIL import Image
 
 from alexnet.checkpoint import CheckpointError
@@ -70,6 +72,23 @@ _IMAGE_STATE = "explorer_image"
 _IMAGE_SOURCE_STATE = "explorer_image_source"
 _IMAGE_SOURCES = ("Sample images", "Upload", "Camera")
 DEFAULT_SAMPLE = "cat"  # explorer/samples/cat.jpg: a tabby cat, an ImageNet class
+
+
+def _limit_torch_threads() -> None:
+    """Run the dashboard's torch work on $ALEXNET_DASHBOARD_THREADS threads (default 1; 0 leaves torch's own).
+
+    Everything the dashboard computes is one image at a time: small ops, where a multi-threaded pool
+    mostly waits at barriers, and the more so when other sessions or processes want the cores. Measured
+    on the project's shared 2-vCPU machine (BENCHMARKS.md, row 4, same script, both counts): upload
+    -> all grids ready 203-219 ms with 1 thread against 354-542 ms with 2. Process-wide, so set once,
+    here, where every page imports from.
+    """
+    threads = int(os.environ.get("ALEXNET_DASHBOARD_THREADS", "1"))
+    if threads > 0 and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
+_limit_torch_threads()
 
 
 # --------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -25,6 +26,9 @@ def _fresh_machine(tmp_path, monkeypatch):
     monkeypatch.setenv("ALEXNET_DATA_ROOT", str(tmp_path / "no-data"))
     monkeypatch.setattr("alexnet.reference.REFERENCE_DIR", tmp_path / "no-reference")
     monkeypatch.setattr("alexnet.pretrained.torchvision_weights_available", lambda *a, **k: False)
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)  # pages/common.py sets the dashboard's thread count on import
 
 
 def app() -> AppTest:
