@@ -5,7 +5,10 @@ crop, horizontal flip, PCA colour noise) and mean subtraction (section 2):
 
 * ours: random indices into the decoded uint8 (N, 3, 256, 256) tensor that
   ``alexnet.data.load_image_folder`` caches, then ``TrainPreset(stats)`` on the whole batch
-  (subtracts the full mean *image*, which costs more than a per-channel mean);
+  (subtracts the full mean *image*, which costs more than a per-channel mean); on the CPU that is
+  its per-image path;
+* before: the same with TrainPreset's generic vectorised gather (``_crop_and_centre``, its GPU
+  path and its CPU path until row 3's fix), bit-identical output (checked);
 * baseline "PIL in memory": the same 256x256 images held as PIL images, torchvision's
   per-image transforms RandomCrop(227), RandomHorizontalFlip, ToTensor, a per-image PCA lighting
   transform (the fb.resnet.torch ``Lighting`` most write-ups copy) and per-channel Normalize,
@@ -16,13 +19,18 @@ crop, horizontal flip, PCA colour noise) and mean subtraction (section 2):
 Images: the first ``--images`` training files of Imagenette under ``alexnet.paths.data_root()``
 when present (decoded once with ``alexnet.data.decode_image_file``), otherwise generated JPEGs.
 The DataLoader baselines are timed with num_workers 0, 1 and 2 and the best is the reference.
+Fair in both directions: wall-clock images/s favours the worker baselines on a loaded machine
+(each worker process gets its own share of the CPU), so images per CPU-second is reported too,
+counting the workers' CPU time (read from /proc on Linux).
 
     .venv/bin/python benchmarks/bench_pipeline.py
     .venv/bin/python benchmarks/bench_pipeline.py --images 128 --batch 32 --reps 2 --threads 1
+    .venv/bin/python benchmarks/bench_pipeline.py --images 8 --batch 4 --batches 1 --reps 1 --threads 1 --workers 0
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -34,7 +42,7 @@ import torch.utils.data
 from PIL import Image
 from torchvision import transforms as T
 
-from alexnet.data import TrainPreset, compute_stats, decode_image_file, list_image_folder
+from alexnet.data import TrainPreset, _crop_and_centre, compute_stats, decode_image_file, list_image_folder
 from alexnet.paths import data_root
 
 
@@ -105,12 +113,23 @@ def source_files(count: int, workdir: Path) -> tuple[list[Path], str]:
     return paths, f"{count} generated 400x300 JPEGs (no Imagenette under {data_root()})"
 
 
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process so far, from /proc (None where there is no /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15)
+
+
 def loader_rate(dataset, batch: int, workers: int, batches: int) -> tuple[float, float | None]:
     """Steady-state (images/s, images per CPU-second) of a DataLoader drawing random images.
 
     The first ``2 * workers + 1`` batches (start-up plus everything prefetched) are drawn untimed,
-    so the timed batches arrive at the rate the workers produce them. CPU time is only known
-    in-process (``workers == 0``); the workers' CPU is not visible from here.
+    so the timed batches arrive at the rate the workers produce them. CPU time is this process's
+    plus its workers' (None when a worker's cannot be read): at steady state a worker makes one
+    batch per batch taken, so the workers' CPU over the timed window is the cost of the timed
+    batches, to within the batches in progress at either end.
     """
     warm = 2 * workers + 1
     sampler = torch.utils.data.RandomSampler(dataset, replacement=True, num_samples=batch * (warm + batches))
@@ -118,45 +137,38 @@ def loader_rate(dataset, batch: int, workers: int, batches: int) -> tuple[float,
     it = iter(loader)
     for _ in range(warm):
         next(it)
+    pids = [w.pid for w in getattr(it, "_workers", [])]
+    worker_cpu = [process_cpu_seconds(pid) for pid in pids]
     cpu, start = time.process_time(), time.perf_counter()
     done = sum(next(it)[0].shape[0] for _ in range(batches))
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    after = [process_cpu_seconds(pid) for pid in pids]
     del it  # shuts the workers down
-    return done / wall, (done / cpu if workers == 0 else None)
+    if any(v is None for v in worker_cpu + after):
+        return done / wall, None
+    cpu += sum(a - b for a, b in zip(after, worker_cpu, strict=True))
+    return done / wall, done / cpu
 
 
-def sliced_crops(images: torch.Tensor, mean_image: torch.Tensor, top, left, mirror, crop: int) -> torch.Tensor:
-    """Candidate for alexnet.data's crop step: per-image slices copied into one preallocated batch.
-
-    Each image's window is a view, so the work is one uint8->float copy and one in-place subtract
-    of the mean's window per image, instead of materialising gathered windows of both images and
-    means and selecting flipped/unflipped with ``torch.where``. Bit-identical to ``TrainPreset``'s
-    crops (checked in main). Its weakness: 2 small parallel ops per image, which stall on OpenMP
-    barriers when torch uses 2 threads on a busy 2-core machine (see the 2-thread rows).
-    """
-    width = images.shape[-1]
-    out = torch.empty((images.shape[0], 3, crop, crop), dtype=torch.float32)
-    mean_flipped = mean_image.flip(-1)
-    for i, (t, x, flip) in enumerate(zip(top.tolist(), left.tolist(), mirror.tolist(), strict=True)):
-        if flip:
-            mx = width - crop - x
-            out[i].copy_(images[i, :, t : t + crop, x : x + crop].flip(-1))
-            out[i].sub_(mean_flipped[:, t : t + crop, mx : mx + crop])
-        else:
-            out[i].copy_(images[i, :, t : t + crop, x : x + crop])
-            out[i].sub_(mean_image[:, t : t + crop, x : x + crop])
-    return out
-
-
-def check_candidate(images: torch.Tensor, stats) -> None:
-    from alexnet.data import _crop_and_centre
-
+def check_same_output(images: torch.Tensor, preset: TrainPreset) -> None:
+    """ours and before must give the same bits for the same generator (else the race is unfair)."""
     n = min(16, len(images))
-    top, left = torch.randint(0, 30, (n,)), torch.randint(0, 30, (n,))
-    mirror = torch.arange(n) % 2 == 0
-    expected = _crop_and_centre(images[:n], stats.mean_image, top, left, mirror, 227)
-    if not torch.equal(sliced_crops(images[:n], stats.mean_image, top, left, mirror, 227), expected):
-        raise SystemExit("the sliced-crops candidate differs from alexnet.data's crops")
+    a = preset(images[:n], torch.Generator().manual_seed(0))
+    b = gather_path(preset, images[:n], torch.Generator().manual_seed(0))
+    if not torch.equal(a, b):
+        raise SystemExit("TrainPreset's CPU path differs from its gather path")
+
+
+def gather_path(preset: TrainPreset, batch: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """TrainPreset's steps with its generic gather (the same random draws in the same order)."""
+    n, _, height, width = batch.shape
+    crop = preset.crop_size
+    top = torch.randint(0, height - crop + 1, (n,), generator=generator)
+    left = torch.randint(0, width - crop + 1, (n,), generator=generator)
+    mirror = torch.randint(0, 2, (n,), generator=generator).bool()
+    out = _crop_and_centre(batch, preset.stats.mean_image, top, left, mirror, crop)
+    out += preset.colour_shift(n, out.device, generator)[:, :, None, None]
+    return out
 
 
 def main() -> None:
@@ -176,29 +188,25 @@ def main() -> None:
         transform = baseline_transform(stats)
         pil_set, jpeg_set = PILImages(images, transform), JPEGFiles(paths, transform)
 
-        check_candidate(images, stats)
+        check_same_output(images, preset)
+        mine = ("ours", "before: gather path")
 
         def ours() -> int:
             picks = torch.randint(0, len(images), (args.batch,))
             return preset(images[picks]).shape[0]
 
-        def candidate() -> int:
-            # TrainPreset's steps with the crop done by sliced_crops (same random draws, same order).
-            batch = images[torch.randint(0, len(images), (args.batch,))]
-            top = torch.randint(0, 256 - 227 + 1, (args.batch,))
-            left = torch.randint(0, 256 - 227 + 1, (args.batch,))
-            mirror = torch.randint(0, 2, (args.batch,)).bool()
-            out = sliced_crops(batch, stats.mean_image, top, left, mirror, 227)
-            out += preset.colour_shift(args.batch, out.device)[:, :, None, None]
-            return out.shape[0]
+        def before() -> int:
+            picks = torch.randint(0, len(images), (args.batch,))
+            return gather_path(preset, images[picks]).shape[0]
 
         rows = []
         for threads in _common.thread_counts(args.threads):
             torch.set_num_threads(threads)
-            rates: dict[str, list[float]] = {"ours": [], "candidate: sliced crops": []}
-            cpu_rates: dict[str, list[float]] = {"ours": [], "candidate: sliced crops": []}
-            for _ in range(args.reps):  # interleave: ours, then each baseline, per repetition
-                for key, fn in (("ours", ours), ("candidate: sliced crops", candidate)):
+            rates: dict[str, list[float]] = {key: [] for key in mine}
+            cpu_rates: dict[str, list[float]] = {key: [] for key in mine}
+            ours(), before()  # warm-up
+            for _ in range(args.reps):  # interleave: ours, before, then each baseline, per repetition
+                for key, fn in zip(mine, (ours, before), strict=True):
                     cpu, start = time.process_time(), time.perf_counter()
                     n = sum(fn() for _ in range(args.batches))
                     rates[key].append(n / (time.perf_counter() - start))
@@ -216,22 +224,25 @@ def main() -> None:
                 name: max((k for k in med if k.startswith(name)), key=med.__getitem__)
                 for name in ("PIL in memory", "JPEG files")
             }
+            best_cpu = {
+                name: max((k for k in cpu_med if k.startswith(name)), key=cpu_med.__getitem__, default=None)
+                for name in ("PIL in memory", "JPEG files")
+            }
             for key, rate in med.items():
                 ratio = "" if key == "ours" else f"{med['ours'] / rate:.2f}x"
                 mark = " (best)" if key in best.values() else ""
-                per_cpu = f"{cpu_med[key]:.0f}" if key in cpu_med else "(other processes)"
+                per_cpu = f"{cpu_med[key]:.0f}" if key in cpu_med else "(not readable)"
                 cpu_ratio = f"{cpu_med['ours'] / cpu_med[key]:.2f}x" if key in cpu_med and key != "ours" else ""
                 rows.append([threads, key + mark, f"{rate:.0f}", ratio, per_cpu, cpu_ratio])
-            for name, key in best.items():
-                for mine in ("ours", "candidate: sliced crops"):
-                    print(f"threads={threads}: {mine} vs best {name} baseline ({key}): {med[mine] / med[key]:.2f}x")
             for name in ("PIL in memory", "JPEG files"):
-                key = f"{name}, 0 workers"
-                if key in cpu_med:
-                    for mine in ("ours", "candidate: sliced crops"):
-                        print(f"threads={threads}: {mine} vs {key}, images per CPU-second: "
-                              f"{cpu_med[mine] / cpu_med[key]:.2f}x")
-    print(f"\nmedians of {args.reps} interleaved repetitions of {args.batches} batches of {args.batch}; images/s")
+                for key in mine:
+                    line = f"threads={threads}: {key} vs best {name} ({best[name]}): {med[key] / med[best[name]]:.2f}x"
+                    if best_cpu[name] is not None:
+                        line += (f" wall; vs best per CPU-second ({best_cpu[name]}): "
+                                 f"{cpu_med[key] / cpu_med[best_cpu[name]]:.2f}x")
+                    print(line)
+    print(f"\nmedians of {args.reps} interleaved repetitions of {args.batches} batches of {args.batch}; "
+          "images/s; CPU-s include DataLoader workers")
     _common.print_table(
         ["torch threads", "pipeline", "images/s", "ours / this", "images per CPU-s", "ours / this (CPU)"], rows
     )
