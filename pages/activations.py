@@ -5,12 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.activations import feature_stages
-from explorer.figures import bar_chart, bar_chart_png, png_bytes
-from explorer.kernels import conv_shape, conv_weights, kernel_image, kernel_slices
-from explorer.models import LoadedModel
+from explorer.figures import bar_chart, bar_chart_png
+from explorer.kernels import conv_shape
 from pages.common import (
-    cached_activations,
     cached_channel_png,
+    cached_input_png,
+    cached_kernel_png,
     cached_layer_view,
     cached_top_k,
     current_image,
@@ -29,20 +29,6 @@ NORMALISE_HELP = (
 )
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def _input_png(model_key: str, image_hash: str, _loaded: LoadedModel, _image) -> bytes:
-    view = cached_activations(model_key, image_hash, _loaded, _image)["view"]
-    return png_bytes(view.transpose(1, 2, 0))
-
-
-@st.cache_data(max_entries=512, show_spinner=False)
-def _producing_kernel_png(model_key: str, conv: str, channel: int, _loaded: LoadedModel) -> bytes:
-    weight = conv_weights(_loaded.model, conv)
-    if conv == "conv1":
-        return png_bytes(kernel_image(weight, channel, scale=16))
-    return png_bytes(kernel_slices(weight, channel, "shared", scale=8))
-
-
 loaded = current_model()
 st.title("Activations")
 show_notice(loaded)
@@ -58,7 +44,7 @@ left, middle, right = st.columns([1, 1, 1.4])
 with left:
     show_thumbnail(image, digest, f"{chosen.name if chosen else 'image'} ({image.width}x{image.height})")
 with middle:
-    input_png = _input_png(loaded.key, digest, loaded, image)
+    input_png = cached_input_png(loaded.key, digest, loaded, image)
     show_png(input_png, "227x227: as the network sees it (shorter side 256, centre crop)", width=227)
     download_buttons(fig=input_png, name="network_input", key="input")
 with right:
@@ -112,7 +98,7 @@ with zoom:
     download_buttons(fig=channel_png, name=f"{layer}_channel_{channel}", key="channel")
 with kernel:
     out_channels, in_per_group, k, _, groups = conv_shape(loaded.model, conv)
-    kernel_png = _producing_kernel_png(loaded.key, conv, channel, loaded)
+    kernel_png = cached_kernel_png(loaded.key, conv, channel, loaded)
     if conv == "conv1":
         caption = f"conv1 kernel {channel} (11x11 RGB, grey = 0)"
     else:

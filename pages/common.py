@@ -44,6 +44,7 @@ from explorer.images import (
     shrink_for_display,
     to_network_input,
 )
+from explorer.kernels import conv_weights, kernel_image, kernel_slices
 from explorer.models import LoadedModel, ModelOption, available_models, load_model, load_uploaded_checkpoint
 
 __all__ = [
@@ -51,6 +52,8 @@ __all__ = [
     "ChosenImage",
     "cached_activations",
     "cached_channel_png",
+    "cached_input_png",
+    "cached_kernel_png",
     "cached_layer_view",
     "cached_top_k",
     "current_image",
@@ -373,6 +376,24 @@ def cached_channel_png(
     act = cached_activations(model_key, image_hash, _loaded, _image)["maps"][layer]
     scale = max(1, 280 // act.shape[-1])
     return png_bytes(feature_grid_indexed(act[channel : channel + 1], normalise="per-channel", scale=scale, pad=0))
+
+
+# Defined here, not in the page script: a page's module-level code runs on every rerun, and a cache
+# decorator applied afresh computes its function key (source hashing) on first use, every rerun.
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_input_png(model_key: str, image_hash: str, _loaded: LoadedModel, _image: Image.Image) -> bytes:
+    """The 227x227 crop the network sees, as PNG."""
+    view = cached_activations(model_key, image_hash, _loaded, _image)["view"]
+    return png_bytes(view.transpose(1, 2, 0))
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def cached_kernel_png(model_key: str, conv: str, channel: int, _loaded: LoadedModel) -> bytes:
+    """The kernel that produces ``channel`` of ``conv``: conv1 in colour, deeper ones as input slices."""
+    weight = conv_weights(_loaded.model, conv)
+    if conv == "conv1":
+        return png_bytes(kernel_image(weight, channel, scale=16))
+    return png_bytes(kernel_slices(weight, channel, "shared", scale=8))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
