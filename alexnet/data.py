@@ -18,8 +18,9 @@ How the pieces fit, and why:
   dataset (Imagenette: 4,000 training images, 786 MB) costs one decode per machine, not one per
   epoch. Keeping uint8 (not float) makes it 4x smaller.
 * :class:`TrainPreset` / :class:`EvalPreset` work on whole batches as tensors on whatever device
-  the batch is on (CPU or GPU), so augmentation is a handful of vectorised ops per batch rather
-  than thousands of per-image Python calls.
+  the batch is on (CPU or GPU): on a GPU augmentation is a handful of vectorised ops per batch; on
+  the CPU the training crops are two small ops per image written straight into one output batch,
+  which is several times faster there (see :func:`_crop_and_centre_per_image`).
 * :class:`StreamingImageFolder` is for datasets too big to hold in memory (real ImageNet): it
   decodes per item inside DataLoader workers, and its batches go through the same presets.
 """
