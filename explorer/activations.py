@@ -151,21 +151,24 @@ def capture_activations(model: nn.Module, x: Tensor, layers: Iterable[str] | Non
     if unknown:
         raise KeyError(f"unknown layers {unknown}; known: {', '.join(s.name for s in stages)}, {LOGITS}")
     captured: dict[str, Tensor] = {}
+    storage_of: dict[str, int] = {}  # name -> _storage(captured[name]), computed once per tensor
 
     def keep(name: str):
         def hook(_module: nn.Module, _inputs: tuple, output: Tensor) -> None:
             captured[name] = output.detach()
+            storage_of[name] = _storage(output)
 
         return hook
 
     def copy_before_overwrite(_module: nn.Module, inputs: tuple) -> None:
         # This module is about to write into its input: save any captured tensor living there.
-        target = inputs[0] if inputs and isinstance(inputs[0], Tensor) else None
-        if target is None:
+        if not inputs or not isinstance(inputs[0], Tensor):
             return
-        for name, kept in captured.items():
-            if _storage(kept) == _storage(target):
-                captured[name] = kept.clone()
+        target = _storage(inputs[0])
+        for name, storage in storage_of.items():
+            if storage == target:
+                captured[name] = captured[name].clone()
+                storage_of[name] = _storage(captured[name])
 
     with model_lock(model):
         handles = []
