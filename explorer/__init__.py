@@ -5,7 +5,15 @@ network's input), ``activations`` (feature maps via hooks), ``kernels`` (kernel 
 scores), ``figures`` (PNG/CSV bytes for downloads), plus the page-specific analyses.
 """
 
-from explorer.activations import capture_activations, channel_stats, feature_grid, feature_stages, top_k
+from explorer.activations import (
+    PaletteImage,
+    capture_activations,
+    channel_stats,
+    feature_grid,
+    feature_grid_indexed,
+    feature_stages,
+    top_k,
+)
 from explorer.figures import FigureExportError, csv_bytes, png_bytes
 from explorer.images import ImageError, image_hash, load_image, sample_images, to_network_input
 from explorer.kernels import channel_slices, colour_specificity, kernel_grid, orientation_selectivity
@@ -15,6 +23,7 @@ __all__ = [
     "FigureExportError",
     "ImageError",
     "LoadedModel",
+    "PaletteImage",
     "ModelOption",
     "available_models",
     "capture_activations",
@@ -23,6 +32,7 @@ __all__ = [
     "colour_specificity",
     "csv_bytes",
     "feature_grid",
+    "feature_grid_indexed",
     "feature_stages",
     "image_hash",
     "kernel_grid",
