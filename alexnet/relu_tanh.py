@@ -1005,7 +1005,9 @@ def conditions_figure(results: dict, measure: str | None = None) -> Any:
             _, ls, base_color, label = _STYLE[r["activation"]]
             ys = [1.0 if e is None else e for e in (r.get(f"{m}_error") or r["train_error"])]
             key = (name, r["activation"])
-            text = f"{label} lr {r['lr']:g} ({name}), 25% at {r['epochs_to_25'].get(m)}"
+            reached = r["epochs_to_25"].get(m)
+            text = f"{label} lr {r['lr']:g} ({name}), " + (
+                f"25% at epoch {reached}" if reached else f"not at 25% in {len(ys)} epochs ({r['stopped']})")
             ax.plot(range(1, len(ys) + 1), ys, ls, color=color or base_color, lw=1.3,
                     label=None if key in labelled else text)
             labelled.add(key)
@@ -1056,7 +1058,8 @@ def plotly_figure(results: dict | list[dict], measure: str | None = None, condit
             fig.add_trace(go.Scatter(
                 x=list(epochs), y=list(ys), mode="lines+markers", marker={"size": 4},
                 line={"dash": dash, "color": color, "width": 2},
-                name=f"{tag}{label} seed {r['seed']} (lr {r['lr']:g}, 25% at epoch {to25})",
+                name=f"{tag}{label} seed {r['seed']} (lr {r['lr']:g}, "
+                + (f"25% at epoch {to25})" if to25 else f"not at 25% in {len(ys)} epochs, {r.get('stopped')})"),
                 legendgroup=f"{k}-{r['activation']}",
             ))
     fig.add_hline(y=target, line={"dash": "dot", "color": "gray"}, annotation_text=f"{target:.0%}")
