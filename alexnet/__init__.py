@@ -6,6 +6,7 @@ from alexnet.checkpoint import (
     model_from_checkpoint,
     save_checkpoint,
 )
+from alexnet.cifar10 import Cifar10, load_cifar10
 from alexnet.config import TrainConfig
 from alexnet.data import (
     DataError,
@@ -25,6 +26,7 @@ from alexnet.lrn import LocalResponseNorm
 from alexnet.model import AlexNet, ModelConfig, paper_init_
 from alexnet.optim import PaperSGD, PlateauSchedule, make_optimizer
 from alexnet.pretrained import WeightsUnavailableError, load_torchvision_alexnet
+from alexnet.relu_tanh import ReluTanhConfig, load_results, run_experiment
 from alexnet.summary import LayerRow, format_summary, layer_summary
 from alexnet.train import (
     TrainError,
@@ -41,6 +43,7 @@ from alexnet.train import (
 __all__ = [
     "AlexNet",
     "CheckpointError",
+    "Cifar10",
     "DataError",
     "DatasetStats",
     "EvalPreset",
@@ -50,6 +53,7 @@ __all__ = [
     "ModelConfig",
     "PaperSGD",
     "PlateauSchedule",
+    "ReluTanhConfig",
     "StreamingImageFolder",
     "TrainConfig",
     "TrainError",
@@ -67,13 +71,16 @@ __all__ = [
     "layer_summary",
     "list_runs",
     "list_snapshots",
+    "load_cifar10",
     "load_checkpoint",
     "load_image_folder",
+    "load_results",
     "load_torchvision_alexnet",
     "make_optimizer",
     "model_from_checkpoint",
     "paper_init_",
     "read_metrics",
+    "run_experiment",
     "save_checkpoint",
     "topk_errors",
     "train_one_epoch",
