@@ -17,6 +17,7 @@ eval mode, its parameters do not require gradients, and nothing in ``explorer`` 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -231,6 +232,25 @@ def _from_checkpoint(checkpoint: dict[str, Any], *, key: str, label: str, kind: 
     )
 
 
+def _reference_notice(directory: Path) -> str | None:
+    """Say how far the bundled model was trained when it stopped short of its planned epochs."""
+    from alexnet import reference
+
+    try:
+        prov = reference.reference_provenance(directory)
+        done, planned = int(prov["epochs_completed"]), int(prov["epochs_planned"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if done >= planned:
+        return None
+    top1 = prov.get("final_val_error", {}).get("centre_top1")
+    chance = prov.get("chance_top1_error")
+    error = (f" (validation top-1 error {100 * top1:.1f}%, chance {100 * chance:.0f}%)"
+             if isinstance(top1, float) and isinstance(chance, float) else "")
+    return (f"Partly trained: the bundled reference model stopped after {done} of its {planned} planned "
+            f"epochs on Imagenette{error}; its kernels are still forming.")
+
+
 def _file_digest(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -270,8 +290,10 @@ def load_model(option: ModelOption) -> LoadedModel:
     if option.kind == "reference":
         from alexnet import reference
 
-        checkpoint = load_checkpoint(Path(option.path or reference.REFERENCE_DIR) / reference.WEIGHTS_FILE)
-        return _from_checkpoint(checkpoint, key="reference", label="Reference AlexNet", kind="reference")
+        directory = Path(option.path or reference.REFERENCE_DIR)
+        checkpoint = load_checkpoint(directory / reference.WEIGHTS_FILE)
+        loaded = _from_checkpoint(checkpoint, key="reference", label="Reference AlexNet", kind="reference")
+        return dataclasses.replace(loaded, notice=_reference_notice(directory))
     if option.kind == "run":
         if option.path is None:
             raise CheckpointError(f"model option {option.key!r} has no checkpoint path")

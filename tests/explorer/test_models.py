@@ -238,3 +238,25 @@ def test_torchvision_option_loads_when_weights_exist(monkeypatch):
     loaded = models.load_model(ModelOption("torchvision", "tv", "torchvision"))
     assert loaded.has_classifier and len(loaded.class_names) == 1000 and loaded.towers == 1
     assert isinstance(loaded.model, TorchvisionAlexNet) and "not the paper's network" in loaded.notice
+
+
+def test_partly_trained_reference_says_so(tmp_path):
+    import json
+
+    from alexnet import AlexNet
+    from alexnet.checkpoint import atomic_save
+    from explorer.models import ModelOption, load_model
+
+    model = AlexNet(num_classes=10, towers=2)
+    conv = {k: v.half() for k, v in model.state_dict().items() if k.startswith("features.")}
+    atomic_save({"format": "alexnet-explorer/1", "model": conv, "config": model.config_dict(), "epoch": 10},
+                tmp_path / "conv_weights.pt")
+    provenance = {"epochs_completed": 10, "epochs_planned": 90, "chance_top1_error": 0.9,
+                  "final_val_error": {"centre_top1": 0.386}}
+    (tmp_path / "provenance.json").write_text(json.dumps(provenance))
+    loaded = load_model(ModelOption("reference", "Reference", "reference", tmp_path))
+    assert loaded.is_trained and not loaded.has_classifier
+    assert "10 of its 90 planned epochs" in loaded.notice and "38.6%" in loaded.notice
+    provenance["epochs_completed"] = 90
+    (tmp_path / "provenance.json").write_text(json.dumps(provenance))
+    assert load_model(ModelOption("reference", "Reference", "reference", tmp_path)).notice is None
