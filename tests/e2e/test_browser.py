@@ -67,7 +67,9 @@ def app_url(tmp_path_factory):
     folder = tmp_path_factory.mktemp("streamlit")
     log = folder / "streamlit.log"
     env = dict(os.environ)
-    env["ALEXNET_RUNS_DIR"] = str(folder / "runs")  # a fresh machine: no training runs
+    # A fresh machine: no training runs and no data folder (only the bundled samples and model).
+    env["ALEXNET_RUNS_DIR"] = str(folder / "runs")
+    env["ALEXNET_DATA_ROOT"] = str(folder / "no-data")
     command = [
         sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
         "--server.port", str(port), "--server.address", "127.0.0.1",
