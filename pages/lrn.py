@@ -35,6 +35,14 @@ CONVENTION_LABELS = {
 PARAM_KEYS = ("lrn_k", "lrn_n", "lrn_alpha", "lrn_beta", "lrn_convention")
 
 
+def show_side_by_side(*pictures: tuple[bytes, str, str]) -> None:
+    """PNG pictures in equal columns, each with its caption and a download button: (png, caption, name)."""
+    for column, (png, caption, name) in zip(st.columns(len(pictures)), pictures, strict=True):
+        with column:
+            st.image(png, caption=caption, output_format="PNG")
+            download_buttons(fig=png, name=name)
+
+
 @st.cache_data(max_entries=32, show_spinner="Running the network with and without LRN ...")
 def _analysis(model_key: str, image_hash: str, params: LRNParams, _loaded: LoadedModel, _image: Image.Image):
     _, x = to_network_input(_image, _loaded.data_stats)
@@ -153,13 +161,10 @@ for tab, (layer, data) in zip(st.tabs(list(result["layers"])), result["layers"].
         st.markdown(f"**All {channels} channels of {layer}, before and after** (one colour scale for both grids, "
                     "so a darker 'after' means LRN divided the activations)")
         grid_before, grid_after = (png_bytes(g) for g in shared_range_grids(data["before"], data["after"]))
-        g1, g2 = st.columns(2)
-        with g1:
-            st.image(grid_before, caption=f"{layer} after ReLU, before LRN", output_format="PNG")
-            download_buttons(fig=grid_before, name=f"lrn_{layer}_before")
-        with g2:
-            st.image(grid_after, caption=f"{layer} after LRN", output_format="PNG")
-            download_buttons(fig=grid_after, name=f"lrn_{layer}_after")
+        show_side_by_side(
+            (grid_before, f"{layer} after ReLU, before LRN", f"lrn_{layer}_before"),
+            (grid_after, f"{layer} after LRN", f"lrn_{layer}_after"),
+        )
 
         st.markdown("**Which channel wins at each position**")
         scale = max(1, 300 // height)
@@ -170,10 +175,7 @@ for tab, (layer, data) in zip(st.tabs(list(result["layers"])), result["layers"].
             (png_bytes(change_image(wb, wa, scale)), "white: winner changed; grey: same; black: no active channel",
              "winner_changes"),
         )
-        for column, (picture, caption, suffix) in zip(st.columns(3), winner_pngs, strict=True):
-            with column:
-                st.image(picture, caption=caption, output_format="PNG")
-                download_buttons(fig=picture, name=f"lrn_{layer}_{suffix}")
+        show_side_by_side(*((picture, caption, f"lrn_{layer}_{suffix}") for picture, caption, suffix in winner_pngs))
 
         shifts = winner_shift_rows(wb, wa, channels)
         if shifts:
@@ -208,13 +210,10 @@ downstream_maps = result["downstream_maps"]
 later = st.selectbox("Later layer to look at", list(downstream_maps), key="lrn_downstream_layer")
 with_lrn, without_lrn = downstream_maps[later]
 grid_on, grid_off = (png_bytes(g) for g in shared_range_grids(with_lrn, without_lrn, scale=2))
-o1, o2 = st.columns(2)
-with o1:
-    st.image(grid_on, caption=f"{later} (after ReLU) with LRN", output_format="PNG")
-    download_buttons(fig=grid_on, name=f"lrn_{later}_with_lrn")
-with o2:
-    st.image(grid_off, caption=f"{later} (after ReLU) without LRN, same colour scale", output_format="PNG")
-    download_buttons(fig=grid_off, name=f"lrn_{later}_without_lrn")
+show_side_by_side(
+    (grid_on, f"{later} (after ReLU) with LRN", f"lrn_{later}_with_lrn"),
+    (grid_off, f"{later} (after ReLU) without LRN, same colour scale", f"lrn_{later}_without_lrn"),
+)
 
 if "logits_on" in result:
     k_top = 5
