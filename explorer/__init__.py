@@ -16,7 +16,13 @@ from explorer.activations import (
 )
 from explorer.figures import FigureExportError, csv_bytes, png_bytes
 from explorer.images import ImageError, image_hash, load_image, sample_images, to_network_input
-from explorer.kernels import channel_slices, colour_specificity, kernel_grid, orientation_selectivity
+from explorer.kernels import (
+    channel_slices,
+    colour_specificity,
+    kernel_grid,
+    orientation_selectivity,
+    oriented_share,
+)
 from explorer.models import LoadedModel, ModelOption, available_models, load_model, load_uploaded_checkpoint
 
 __all__ = [
@@ -40,6 +46,7 @@ __all__ = [
     "load_model",
     "load_uploaded_checkpoint",
     "orientation_selectivity",
+    "oriented_share",
     "png_bytes",
     "sample_images",
     "to_network_input",

@@ -78,7 +78,9 @@ def _conv1(loaded: LoadedModel, contrast: str) -> None:
         "**Colour specificity** = share of a kernel's energy outside its greyscale part (the mean of R, G and B "
         "repeated in all three channels): 0 for a grey kernel, 2/3 for one that lives in a single channel, "
         "about 2/3 for random weights. **Orientation selectivity** = largest share of the kernel's spectral "
-        "energy inside one 30-degree orientation band: near 1 for an edge or grating, about 1/6 for noise."
+        "energy inside one 30-degree orientation band: near 1 for an edge or grating, about 1/6 for noise. "
+        "A kernel counts as **oriented** when its selectivity beats 99% of random Gaussian kernels of the same "
+        "shape, so about 1% of freshly initialised kernels pass by chance."
     )
     if towers == 2:
         cols = st.columns(4)
@@ -88,9 +90,10 @@ def _conv1(loaded: LoadedModel, contrast: str) -> None:
                 f"Tower {tower}: mean colour specificity", f"{scores['colour_specificity'][mask].mean():.2f}"
             )
             cols[(tower - 1) * 2 + 1].metric(
-                f"Tower {tower}: mean orientation selectivity",
-                f"{scores['orientation_selectivity'][mask].mean():.2f}",
+                f"Tower {tower}: oriented kernels", f"{scores['oriented'][mask].mean():.0%}"
             )
+    else:
+        st.metric("Oriented kernels", f"{scores['oriented'].mean():.0%}")
     metric = st.radio(
         "Score to plot",
         ("colour_specificity", "orientation_selectivity"),

@@ -18,6 +18,8 @@ from explorer.kernels import (
     kernel_scores,
     kernel_slices,
     orientation_selectivity,
+    oriented_share,
+    random_orientation_threshold,
     tile,
     towers_split,
 )
@@ -77,6 +79,20 @@ def test_isotropic_kernels_and_noise_are_not_oriented():
     scores = orientation_selectivity(noise)
     # A 30-degree band is 1/6 of all orientations; the best of 36 bands does somewhat better by chance.
     assert 1 / 6 < scores.mean() < 0.4
+
+
+def test_oriented_share_is_about_one_percent_for_noise_and_all_for_gratings():
+    threshold = random_orientation_threshold((1, K, K))
+    # Noise scores about 0.23 on average (above); its 99% quantile must lie above that, well below 0.8.
+    assert 0.25 < threshold < 0.5
+    fresh_noise = np.random.default_rng(7).normal(size=(4000, 1, K, K))  # not the calibration sample
+    assert 0.003 < oriented_share(fresh_noise) < 0.02
+    gratings = np.stack([grating(theta) for theta in range(0, 180, 15)])[:, None]
+    assert oriented_share(gratings) == 1.0
+    assert oriented_share(gratings, quantile=0.5) == 1.0
+    # Half gratings, half noise: the share counts the gratings (and at most a few noise kernels).
+    mixed = np.concatenate([gratings, fresh_noise[: len(gratings)]])
+    assert 0.5 <= oriented_share(mixed) <= 0.5 + 2 / len(mixed)
 
 
 def test_orientation_selectivity_edge_cases():
@@ -160,4 +176,5 @@ def test_kernel_scores_table():
     assert scores["tower"].tolist() == [1] * 48 + [2] * 48
     assert np.allclose(scores["colour_specificity"], colour_specificity(w))
     assert np.allclose(scores["norm"], w.flatten(1).norm(dim=1).numpy(), rtol=1e-5)
+    assert scores["oriented"].mean() == oriented_share(w)
     assert towers_split(4, 1).tolist() == [1, 1, 1, 1]
