@@ -940,8 +940,8 @@ def ratio_table(results: dict) -> list[dict]:
 _STYLE = {"relu": ("solid", "-", "#1f4e9c", "ReLU"), "tanh": ("dash", "--", "#c0392b", "tanh")}
 
 
-def _summary_line(results: dict) -> str:
-    ratio = results.get("ratio") or {}
+def _summary_line(results: dict, ratio: dict | None = None) -> str:
+    ratio = (results.get("ratio") if ratio is None else ratio) or {}
     tag = "PARTIAL run. " if results.get("status") == "partial" else ""
     if ratio.get("mean") is None:
         lower = ratio.get("lower_bound_per_seed") or {}
@@ -953,35 +953,59 @@ def _summary_line(results: dict) -> str:
             f"{seeds})")
 
 
-def matplotlib_figure(results: dict) -> Any:
-    """Figure 1 in the paper's style: training error rate per epoch, solid ReLU, dashed tanh, the 25% line."""
+def _group(results: dict, condition: str | None) -> dict:
+    """The baseline (``condition`` None or "baseline") or a studied condition: its runs and ratios."""
+    if condition in (None, "baseline"):
+        return results
+    found = [c for c in results.get("conditions", []) if c["name"] == condition]
+    if not found:
+        raise ValueError(f"no condition {condition!r} in these results")
+    return found[0]
+
+
+def _measure(results: dict, measure: str | None) -> str:
+    if measure is not None and measure not in MEASURES:
+        raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
+    return measure or results["error_measure"].get("decision", "running")
+
+
+def matplotlib_figure(results: dict, measure: str | None = None, condition: str | None = None, ax: Any = None) -> Any:
+    """Figure 1 in the paper's style: training error rate per epoch, solid ReLU, dashed tanh, the 25% line.
+
+    ``measure`` and ``condition`` as for ``plotly_figure``. With ``ax`` it draws there (and returns its figure).
+    """
     from matplotlib.figure import Figure
 
     _validate(results)
-    fig = Figure(figsize=(5.5, 4.2), dpi=120)
-    ax = fig.add_subplot(1, 1, 1)
+    m = _measure(results, measure)
+    group = _group(results, condition)
+    if ax is None:
+        fig = Figure(figsize=(5.5, 4.2), dpi=120)
+        ax = fig.add_subplot(1, 1, 1)
     seen = set()
     top = 0.75
-    for r in results["runs"]:
+    for r in group["runs"]:
         _, ls, color, label = _STYLE[r["activation"]]
-        epochs = r.get("epochs") or list(range(1, len(r["train_error"]) + 1))
-        ys = [1.0 if e is None else e for e in r["train_error"]]
+        ys = [1.0 if e is None else e for e in (r.get(f"{m}_error") or r["train_error"])]
+        epochs = list(range(1, len(ys) + 1))
         top = max(top, min(0.9, max(ys or [0])))
         # Measured points only (epoch 1 onwards), as in the paper's plot.
-        ax.plot(list(epochs), ys, ls, color=color, lw=1.4,
+        ax.plot(epochs, ys, ls, color=color, lw=1.4,
                 label=None if r["activation"] in seen else f"{label} (lr {r['lr']:g})")
         seen.add(r["activation"])
     target = results["config"].get("target_error", 0.25)
     ax.axhline(target, color="0.3", lw=0.8, ls=":")
     ax.set_xlabel("Epochs")
-    ax.set_ylabel("Training error rate")
+    ax.set_ylabel(f"Training error rate ({m.replace('_', '-')})")
     ax.set_ylim(0, top + 0.02)
     ax.set_xlim(left=0)
     if seen:
         ax.legend(frameon=False)
-    ax.set_title(_summary_line(results), fontsize=8)
-    fig.tight_layout()
-    return fig
+    ratio = (group.get("ratio_by_measure") or {}).get(m) or (group.get("ratio") if condition is None else {})
+    where = "" if condition in (None, "baseline") else f"{condition}\n"
+    ax.set_title(where + _summary_line(results, ratio), fontsize=8)
+    ax.figure.tight_layout()
+    return ax.figure
 
 
 def conditions_figure(results: dict, measure: str | None = None) -> Any:
@@ -1032,8 +1056,6 @@ def plotly_figure(results: dict | list[dict], measure: str | None = None, condit
     import plotly.graph_objects as go
 
     many = results if isinstance(results, list) else [results]
-    if measure is not None and measure not in MEASURES:
-        raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
     fig = go.Figure()
     palette = ["#1f4e9c", "#c0392b", "#2e8b57", "#8e44ad", "#d35400", "#16a085"]
     target = 0.25
@@ -1041,14 +1063,8 @@ def plotly_figure(results: dict | list[dict], measure: str | None = None, condit
         _validate(res)
         target = res["config"].get("target_error", target)
         tag = f"run {k + 1}: " if len(many) > 1 else ""
-        m = measure or res["error_measure"].get("decision", "running")
-        runs = res["runs"]
-        if condition not in (None, "baseline"):
-            found = [c for c in res.get("conditions", []) if c["name"] == condition]
-            if not found:
-                raise ValueError(f"no condition {condition!r} in these results")
-            runs = found[0]["runs"]
-        for r in runs:
+        m = _measure(res, measure)
+        for r in _group(res, condition)["runs"]:
             dash, _, color, label = _STYLE[r["activation"]]
             if len(many) > 1:
                 color = palette[k % len(palette)]
@@ -1063,7 +1079,12 @@ def plotly_figure(results: dict | list[dict], measure: str | None = None, condit
                 legendgroup=f"{k}-{r['activation']}",
             ))
     fig.add_hline(y=target, line={"dash": "dot", "color": "gray"}, annotation_text=f"{target:.0%}")
-    title = _summary_line(many[0]) if len(many) == 1 else "Figure 1: ReLU (solid) vs tanh (dashed)"
+    if len(many) == 1:
+        group = _group(many[0], condition)
+        ratio = (group.get("ratio_by_measure") or {}).get(_measure(many[0], measure)) or group.get("ratio")
+        title = ("" if condition in (None, "baseline") else f"{condition}: ") + _summary_line(many[0], ratio)
+    else:
+        title = "Figure 1: ReLU (solid) vs tanh (dashed)"
     fig.update_layout(title=title, xaxis_title="Epochs", yaxis_title="Training error rate",
                       yaxis={"range": [0, 0.92]}, template="plotly_white", legend={"font": {"size": 10}})
     return fig
@@ -1090,23 +1111,36 @@ def sweep_figure(results: dict) -> Any:
     return fig
 
 
+def measures_figure(results: dict, condition: str | None = None) -> Any:
+    """Two Figure-1 panels side by side: the running error and the full pass after each epoch."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 4.2), dpi=110)
+    for i, m in enumerate(MEASURES):
+        matplotlib_figure(results, m, condition, ax=fig.add_subplot(1, len(MEASURES), i + 1))
+    return fig
+
+
+def _save_png(fig: Any, path: Path) -> Path:
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, format="png")
+    os.replace(tmp, path)
+    return path
+
+
 def write_figures(results: dict, folder: str | os.PathLike) -> dict[str, Path]:
-    """figure1.png (matplotlib, paper style) and figure1_plotly.json (for the dashboard) into ``folder``."""
+    """Into ``folder``: figure1.png (matplotlib, paper style), figure1_plotly.json (for the dashboard),
+    figure1_<condition>.png (both error measures) for the baseline and each studied condition, and
+    conditions.png (all conditions in one plot)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    png = folder / "figure1.png"
-    fig = matplotlib_figure(results)
-    tmp = folder / ".figure1.png.tmp"
-    fig.savefig(tmp, format="png")
-    os.replace(tmp, png)
+    png = _save_png(matplotlib_figure(results), folder / "figure1.png")
     pj = atomic_write_text(plotly_figure(results).to_json(), folder / "figure1_plotly.json")
     out = {"png": png, "plotly": pj}
+    for name in ["baseline"] + [c["name"] for c in results.get("conditions", [])]:
+        out[f"figure1_{name}"] = _save_png(measures_figure(results, name), folder / f"figure1_{name}.png")
     if results.get("conditions"):
-        cpng = folder / "conditions.png"
-        tmp = folder / ".conditions.png.tmp"
-        conditions_figure(results).savefig(tmp, format="png")
-        os.replace(tmp, cpng)
-        out["conditions_png"] = cpng
+        out["conditions_png"] = _save_png(conditions_figure(results), folder / "conditions.png")
     return out
 
 

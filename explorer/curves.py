@@ -28,6 +28,7 @@ __all__ = [
     "curves_figure",
     "curves_matplotlib",
     "epoch_record",
+    "figure1_condition_rows",
     "figure1_run_rows",
     "figure1_summary",
     "figure1_sweep_rows",
@@ -271,5 +272,42 @@ def figure1_sweep_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "score": (sweep.get("scores") or {}).get(key),
                 "diverged": curve.get("diverged"),
                 "chosen": chosen.get(activation) == lr,
+            })
+    return rows
+
+
+def _epochs_to_25_by_seed(runs: list[dict[str, Any]], activation: str, measure: str) -> str:
+    """Seed and epochs pairs such as ``0: 5, 1: 6`` (``-`` where a run stopped above 25%)."""
+    return ", ".join(f"{r.get('seed')}: {(r.get('epochs_to_25') or {}).get(measure) or '-'}"
+                     for r in runs if r.get("activation") == activation)
+
+
+def figure1_condition_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """What moves the ratio: one row per condition (the baseline first) and error measure.
+
+    Each row: the learning rates used, epochs to 25% per seed for ReLU and tanh (None where a run ended
+    above 25%), the tanh/ReLU ratio over the seeds where both got there, and otherwise the smallest
+    lower bound (tanh stopped above 25%: the ratio is at least its epochs + 1 over ReLU's).
+    """
+    groups = [("baseline", "the sweep's choices", results)] + [
+        (c.get("name"), c.get("note", ""), c) for c in results.get("conditions") or []]
+    rows = []
+    for name, note, group in groups:
+        runs = group.get("runs") or []
+        for measure, ratio in (group.get("ratio_by_measure") or {}).items():
+            lower = (ratio.get("lower_bound_per_seed") or {}).values()
+            rows.append({
+                "condition": name,
+                "note": note,
+                "measure": measure,
+                "relu_lr": (group.get("chosen_lr") or {}).get("relu"),
+                "tanh_lr": (group.get("chosen_lr") or {}).get("tanh"),
+                "relu_epochs_to_25": _epochs_to_25_by_seed(runs, "relu", measure),
+                "tanh_epochs_to_25": _epochs_to_25_by_seed(runs, "tanh", measure),
+                "ratio_mean": ratio.get("mean"),
+                "ratio_min": ratio.get("min"),
+                "ratio_max": ratio.get("max"),
+                "seeds_both_reached": ratio.get("n") or 0,
+                "ratio_at_least": min(lower) if lower else None,
             })
     return rows

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from alexnet.data import DataError
-from explorer.curves import figure1_run_rows, figure1_summary, figure1_sweep_rows
+from explorer.curves import figure1_condition_rows, figure1_run_rows, figure1_summary, figure1_sweep_rows
 from pages.common import current_model, download_buttons, show_notice
 
 SESSION_RUNS = "relu_tanh_session_runs"  # list of {"label": str, "results": dict}, this session only
@@ -73,6 +73,31 @@ def _show_result(results: dict, key: str) -> None:
             download_buttons(csv_rows=sweep, name=f"relu_tanh_sweep_{key}")
 
 
+MEASURE_LABELS = {"running": "running error during each epoch", "post_epoch": "full pass after each epoch"}
+
+
+def _show_conditions(results: dict) -> None:
+    """What moves the ratio: every studied condition under both error measures, and its curves."""
+    rows = figure1_condition_rows(results)
+    if len(rows) <= len(MEASURE_LABELS):  # the baseline only
+        return
+    st.subheader("What moves the ratio")
+    st.markdown(
+        "The same machinery rerun with one thing changed. `ratio_at_least` is a lower bound where tanh stopped "
+        "above 25% (at the epoch cap, or interrupted): tanh needs more than its epochs so far."
+    )
+    st.dataframe(rows, hide_index=True)
+    download_buttons(csv_rows=rows, name="relu_tanh_conditions")
+    names = list(dict.fromkeys(row["condition"] for row in rows))
+    left, right = st.columns(2)
+    name = left.selectbox("Condition", names, key="relu_tanh_condition")
+    measure = right.radio("Training error measure", list(MEASURE_LABELS), format_func=MEASURE_LABELS.get,
+                          horizontal=True, key="relu_tanh_measure")
+    st.plotly_chart(relu_tanh.plotly_figure(results, measure=measure, condition=name), key="relu_tanh_condition_fig")
+    download_buttons(fig=lambda: relu_tanh.matplotlib_figure(results, measure, name),
+                     name=f"relu_tanh_{name}_{measure}")
+
+
 loaded = current_model()
 st.title("ReLU vs tanh (Figure 1)")
 show_notice(loaded)
@@ -91,6 +116,7 @@ if committed is None:
             icon=":material/info:")
 else:
     _show_result(committed, "committed")
+    _show_conditions(committed)
 
 session_runs: list[dict] = st.session_state.setdefault(SESSION_RUNS, [])
 

@@ -257,6 +257,14 @@ def test_plotly_measure_condition_and_sweep_views():
     assert len(rt.plotly_figure(res, condition="no-momentum").data) == 2
     with pytest.raises(ValueError, match="no condition"):
         rt.plotly_figure(res, condition="absent")
+    # The matplotlib figure takes the same measure and condition.
+    line = rt.matplotlib_figure(res, measure="post_epoch").axes[0].lines[0]
+    assert list(line.get_ydata()) == [0.6, 0.3, 0.2, 0.1]
+    assert rt.matplotlib_figure(res, condition="no-momentum").axes[0].get_title().startswith("no-momentum\n")
+    with pytest.raises(ValueError, match="measure"):
+        rt.matplotlib_figure(res, measure="test")
+    assert [ax.get_ylabel() for ax in rt.measures_figure(res).axes] == [
+        "Training error rate (running)", "Training error rate (post-epoch)"]
     res["sweep"] = {"relu": {"scores": {"0.001": 0.7, "0.01": 0.5}, "criterion": "c"},
                     "tanh": {"scores": {"0.001": 0.8, "0.01": 0.6}, "criterion": "c"}}
     sw = rt.sweep_figure(res)

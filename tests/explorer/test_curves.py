@@ -17,6 +17,7 @@ from explorer.curves import (
     curves_figure,
     curves_matplotlib,
     epoch_record,
+    figure1_condition_rows,
     figure1_run_rows,
     figure1_summary,
     figure1_sweep_rows,
@@ -176,3 +177,33 @@ def test_figure1_tables():
     partial = {"status": "partial", "runs": [], "ratio": {}, "sweep": {}, "error_measure": {"decision": "running"}}
     assert figure1_summary(partial)["ratio_mean"] is None
     assert figure1_run_rows(partial) == [] and figure1_sweep_rows(partial) == []
+
+
+def test_figure1_condition_rows_give_ratio_or_lower_bound_per_condition_and_measure():
+    relu = {"activation": "relu", "seed": 0, "epochs_to_25": {"running": 5, "post_epoch": 4}}
+    tanh_slow = {"activation": "tanh", "seed": 0, "epochs_to_25": {"running": None, "post_epoch": 30}}
+    results = {
+        "chosen_lr": {"relu": 0.003, "tanh": 0.03},
+        "runs": [relu, {"activation": "tanh", "seed": 0, "epochs_to_25": {"running": None, "post_epoch": None}}],
+        "ratio_by_measure": {
+            "running": {"mean": None, "n": 0, "lower_bound_per_seed": {"0": 4.2}},
+            "post_epoch": {"mean": None, "n": 0, "lower_bound_per_seed": {"0": 5.25}},
+        },
+        "conditions": [{
+            "name": "tanh-lr-0.01", "note": "tanh at 0.01", "chosen_lr": {"relu": 0.003, "tanh": 0.01},
+            "runs": [relu, tanh_slow],
+            "ratio_by_measure": {
+                "running": {"mean": None, "n": 0, "lower_bound_per_seed": {"0": 8.2}},
+                "post_epoch": {"mean": 7.5, "min": 7.5, "max": 7.5, "n": 1, "lower_bound_per_seed": {}},
+            },
+        }],
+    }
+    rows = figure1_condition_rows(results)
+    assert [(r["condition"], r["measure"], r["tanh_lr"]) for r in rows] == [
+        ("baseline", "running", 0.03), ("baseline", "post_epoch", 0.03),
+        ("tanh-lr-0.01", "running", 0.01), ("tanh-lr-0.01", "post_epoch", 0.01)]
+    assert [(r["ratio_mean"], r["ratio_at_least"], r["seeds_both_reached"]) for r in rows] == [
+        (None, 4.2, 0), (None, 5.25, 0), (None, 8.2, 0), (7.5, None, 1)]
+    assert (rows[3]["relu_epochs_to_25"], rows[3]["tanh_epochs_to_25"]) == ("0: 4", "0: 30")
+    assert rows[2]["tanh_epochs_to_25"] == "0: -"
+    assert figure1_condition_rows({"runs": []}) == []

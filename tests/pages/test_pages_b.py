@@ -199,3 +199,22 @@ def test_relu_tanh_page_shows_the_committed_result_and_overlays_a_live_run(tmp_p
     # The session run stays for the session: a rerun still offers it.
     at.run()
     assert len(at.multiselect(key="relu_tanh_overlay").options) == 2
+
+
+def test_relu_tanh_page_shows_what_moves_the_ratio(tmp_path, monkeypatch, tiny_cifar):
+    committed_dir = tmp_path / "results"
+    config = relu_tanh.ReluTanhConfig.quick(**TINY, conditions=("tanh-lr-0.01",))
+    relu_tanh.run_experiment(config, data=load_cifar10(tiny_cifar), out_dir=committed_dir, command="test")
+    assert (committed_dir / "figure1_tanh-lr-0.01.png").is_file()
+    monkeypatch.setattr(relu_tanh, "RESULTS_DIR", committed_dir)
+    at = page("relu_tanh.py")
+    at.run()
+    assert_ran(at)
+    conditions = at.dataframe[2].value  # runs, sweep, then the conditions table
+    assert list(conditions["condition"]) == ["baseline", "baseline", "tanh-lr-0.01", "tanh-lr-0.01"]
+    assert set(conditions["measure"]) == {"running", "post_epoch"}
+    assert list(conditions["tanh_lr"])[2:] == [0.01, 0.01]
+    at.selectbox(key="relu_tanh_condition").select("tanh-lr-0.01").run()
+    at.radio(key="relu_tanh_measure").set_value("post_epoch").run()
+    assert_ran(at)
+    assert not at.exception
