@@ -17,6 +17,7 @@ wall time (and its spread) and images per CPU-second of this process (fairer on 
 
     .venv/bin/python benchmarks/bench_relu_tanh.py            # real CIFAR-10 if present, else random images
     .venv/bin/python benchmarks/bench_relu_tanh.py --compile  # also torch.compile (slow to compile on 2 cores)
+    .venv/bin/python benchmarks/bench_relu_tanh.py --quick-runs 3 --reps 0  # wall time of `alexnet relu-tanh --quick`
 """
 
 from __future__ import annotations
@@ -143,13 +144,37 @@ def _load(data_root: str | None, n: int) -> tuple[torch.Tensor, torch.Tensor, st
                 torch.randint(0, 10, (n,), generator=g), f"random uint8 images ({type(exc).__name__})")
 
 
+def time_quick_runs(runs: int, data_root: str | None) -> None:
+    """Wall time of the complete quick experiment, as `alexnet relu-tanh --quick` runs it (fresh output each time)."""
+    import tempfile
+
+    from alexnet.relu_tanh import main as relu_tanh_main
+
+    walls = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as out:
+            argv = ["--quick", "--out", out] + (["--data-root", data_root] if data_root else [])
+            start = time.perf_counter()
+            if relu_tanh_main(argv) != 0:
+                raise SystemExit("alexnet relu-tanh --quick failed")
+            walls.append(time.perf_counter() - start)
+    print(f"alexnet relu-tanh --quick: median wall time {median(walls):.1f} s over {runs} run(s) "
+          f"({', '.join(f'{w:.1f}' for w in walls)} s), threads chosen by its own probe")
+
+
 def main() -> None:
     ap = base_parser(__doc__.split("\n\n")[0], reps=5)
     ap.add_argument("--images", type=int, default=2560, help="training images per repetition (default 2560)")
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--compile", action="store_true", help="also measure torch.compile (compile time reported)")
     ap.add_argument("--data-root", default=None)
+    ap.add_argument("--quick-runs", type=int, default=0,
+                    help="also time the whole `alexnet relu-tanh --quick` this many times (data load included)")
     args = ap.parse_args()
+    if args.quick_runs:
+        time_quick_runs(args.quick_runs, args.data_root)
+    if args.reps <= 0:
+        return
 
     images, labels, source = _load(args.data_root, 10000)
     bs = args.batch_size
