@@ -61,7 +61,6 @@ __all__ = [
     "find_split",
     "list_image_folder",
     "load_image_folder",
-    "take_rows",
 ]
 
 #: File extensions counted as images (torchvision's ImageFolder list, compared case-insensitively).
@@ -624,24 +623,6 @@ def _serial_rows_per_op(crop: int) -> int:
     speed of :func:`_crop_and_centre_per_image` would change, not its results.
     """
     return max(1, (32768 - 1) // crop)
-
-
-_NUMPY_DTYPES = {torch.uint8: np.uint8, torch.float32: np.float32}
-
-
-def take_rows(images: Tensor, picks: Tensor) -> Tensor:
-    """``images[picks]``: the rows ``picks`` names, in that order (a training or evaluation batch).
-
-    On the CPU, for uint8 and float32, the rows are copied by ``index_select`` (one contiguous copy
-    per row, where advanced indexing gathers element by element) into NumPy-allocated memory (huge
-    pages, see ``_empty_cpu_float``): a batch of 128 uint8 256x256 images took 3.2 ms of CPU instead
-    of 14.9 ms on the benchmark machine (BENCHMARKS.md, row 3). Elsewhere it is ``images[picks]``.
-    """
-    dtype = _NUMPY_DTYPES.get(images.dtype)
-    if images.device.type != "cpu" or picks.device.type != "cpu" or dtype is None:
-        return images[picks]
-    out = torch.from_numpy(np.empty((picks.shape[0], *images.shape[1:]), dtype=dtype))
-    return torch.index_select(images, 0, picks, out=out)
 
 
 def _empty_cpu_float(shape: tuple[int, ...]) -> Tensor:

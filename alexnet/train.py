@@ -380,15 +380,13 @@ def _progress(iterable: Iterable, enabled: bool, desc: str, total: int, per_item
 def iterate_batches(images: Tensor, targets: Tensor, batch_size: int,
                     indices: Tensor | None = None) -> Iterator[tuple[Tensor, Tensor]]:
     """(images, targets) slices of ``batch_size`` rows, in ``indices`` order when given."""
-    from alexnet.data import take_rows
-
     count = images.shape[0] if indices is None else indices.shape[0]
     for start in range(0, count, batch_size):
         if indices is None:
             yield images[start : start + batch_size], targets[start : start + batch_size]
         else:
             chunk = indices[start : start + batch_size]
-            yield take_rows(images, chunk), targets[chunk]
+            yield images[chunk], targets[chunk]
 
 
 class _EpochSampler(torch.utils.data.Sampler):

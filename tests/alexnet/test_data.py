@@ -28,7 +28,6 @@ from alexnet.data import (
     decode_image_file,
     find_split,
     load_image_folder,
-    take_rows,
 )
 
 # --------------------------------------------------------------------------------------------------
@@ -587,15 +586,3 @@ def test_imagenette_subset_loads(shared_data, tmp_path):
     assert subset.classes == streaming.classes[:2]
     assert torch.equal(subset.images[0], streaming[0][0])
     assert 20 < subset.images.float().mean() < 235  # real photographs, not blank frames
-
-
-@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32, torch.float64])
-def test_take_rows_is_images_indexed_by_picks(dtype):
-    images = torch.arange(5 * 3 * 4 * 4).reshape(5, 3, 4, 4).to(dtype)
-    picks = torch.tensor([4, 0, 3, 3])
-    rows = take_rows(images, picks)
-    assert rows.dtype == dtype and torch.equal(rows, images[picks])
-    assert rows.is_contiguous()
-    rows[0] = 0  # a copy: the cached images are untouched
-    assert images[4].sum() > 0
-    assert take_rows(images, torch.tensor([], dtype=torch.long)).shape == (0, 3, 4, 4)
