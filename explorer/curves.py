@@ -28,6 +28,7 @@ __all__ = [
     "curves_figure",
     "curves_matplotlib",
     "epoch_record",
+    "figure1_best_supported_row",
     "figure1_condition_rows",
     "figure1_run_rows",
     "figure1_summary",
@@ -311,3 +312,12 @@ def figure1_condition_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "ratio_at_least": min(lower) if lower else None,
             })
     return rows
+
+
+def figure1_best_supported_row(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The row of ``figure1_condition_rows`` whose ratio rests on the most seeds (first such row; None if none).
+
+    A display default, not a choice of result: every row stays in the table.
+    """
+    reached = [row for row in rows if row["seeds_both_reached"]]
+    return max(reached, key=lambda row: row["seeds_both_reached"]) if reached else None

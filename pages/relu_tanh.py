@@ -5,7 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from alexnet.data import DataError
-from explorer.curves import figure1_condition_rows, figure1_run_rows, figure1_summary, figure1_sweep_rows
+from explorer.curves import (
+    figure1_best_supported_row,
+    figure1_condition_rows,
+    figure1_run_rows,
+    figure1_summary,
+    figure1_sweep_rows,
+)
 from pages.common import current_model, download_buttons, show_notice
 
 SESSION_RUNS = "relu_tanh_session_runs"  # list of {"label": str, "results": dict}, this session only
@@ -43,11 +49,15 @@ def _spread_text(summary: dict) -> str:
 def _show_result(results: dict, key: str) -> None:
     summary = figure1_summary(results)
     if summary["status"] != "complete":
-        st.warning(f"This result is {summary['status']}: the experiment was still running when it was saved.")
+        missing = len(results.get("missing_units") or [])
+        st.warning(f"This result is {summary['status']}: {missing} planned run(s) were not made (still running, or "
+                   "stopped; results.json lists them under missing_units). The headline below uses the sweep's "
+                   "learning rates; other conditions follow under 'What moves the ratio'.")
     c1, c2, c3 = st.columns(3)
     c1.metric("tanh / ReLU epochs to 25% training error", _ratio_text(summary),
-              help="Mean over seeds of (tanh's epochs to 25%) / (ReLU's). The paper: about 6x. "
-              "'not yet' until both activations reach 25% with the same seed.")
+              help="Mean over seeds of (tanh's epochs to 25%) / (ReLU's), at the sweep's learning rates and by "
+              "the error measure the experiment decides with. The paper: about 6x. 'not yet' until both "
+              "activations reach 25% with the same seed.")
     c2.metric("spread over seeds (min to max)", _spread_text(summary))
     c3.metric("chosen learning rates",
               ", ".join(f"{a} {lr:g}" for a, lr in (results.get("chosen_lr") or {}).items()) or "-")
@@ -86,13 +96,24 @@ def _show_conditions(results: dict) -> None:
         "The same machinery rerun with one thing changed. `ratio_at_least` is a lower bound where tanh stopped "
         "above 25% (at the epoch cap, or interrupted): tanh needs more than its epochs so far."
     )
+    best = figure1_best_supported_row(rows)
+    if best is not None:
+        st.metric(
+            f"tanh / ReLU where both reached 25% in the most seeds ({best['condition']}, "
+            f"{MEASURE_LABELS[best['measure']]})",
+            f"{best['ratio_mean']:.2f}x",
+            help=f"{best['ratio_min']:.2f}x to {best['ratio_max']:.2f}x over {best['seeds_both_reached']} seed(s); "
+            f"ReLU lr {best['relu_lr']:g}, tanh lr {best['tanh_lr']:g}. Every condition is in the table below.",
+        )
     st.dataframe(rows, hide_index=True)
     download_buttons(csv_rows=rows, name="relu_tanh_conditions")
     names = list(dict.fromkeys(row["condition"] for row in rows))
     left, right = st.columns(2)
-    name = left.selectbox("Condition", names, key="relu_tanh_condition")
-    measure = right.radio("Training error measure", list(MEASURE_LABELS), format_func=MEASURE_LABELS.get,
-                          horizontal=True, key="relu_tanh_measure")
+    name = left.selectbox("Condition", names, key="relu_tanh_condition",
+                          index=names.index(best["condition"]) if best else 0)
+    measures = list(MEASURE_LABELS)
+    measure = right.radio("Training error measure", measures, format_func=MEASURE_LABELS.get, horizontal=True,
+                          key="relu_tanh_measure", index=measures.index(best["measure"]) if best else 0)
     st.plotly_chart(relu_tanh.plotly_figure(results, measure=measure, condition=name), key="relu_tanh_condition_fig")
     download_buttons(fig=lambda: relu_tanh.matplotlib_figure(results, measure, name),
                      name=f"relu_tanh_{name}_{measure}")

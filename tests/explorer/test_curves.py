@@ -17,6 +17,7 @@ from explorer.curves import (
     curves_figure,
     curves_matplotlib,
     epoch_record,
+    figure1_best_supported_row,
     figure1_condition_rows,
     figure1_run_rows,
     figure1_summary,
@@ -206,4 +207,6 @@ def test_figure1_condition_rows_give_ratio_or_lower_bound_per_condition_and_meas
         (None, 4.2, 0), (None, 5.25, 0), (None, 8.2, 0), (7.5, None, 1)]
     assert (rows[3]["relu_epochs_to_25"], rows[3]["tanh_epochs_to_25"]) == ("0: 4", "0: 30")
     assert rows[2]["tanh_epochs_to_25"] == "0: -"
+    assert figure1_best_supported_row(rows) is rows[3]
+    assert figure1_best_supported_row(rows[:3]) is None
     assert figure1_condition_rows({"runs": []}) == []
