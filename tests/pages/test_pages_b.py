@@ -99,6 +99,9 @@ def test_training_epoch_slider_changes_the_shown_epoch(tmp_path):
     assert_ran(at)
     assert at.selectbox(key="training_run").value == "run tiny"
     assert metrics(at)["epochs completed"] == "3"
+    # The snapshot's conv1 in numbers: a share in percent and a specificity in [0, 1].
+    assert metrics(at)["oriented kernels"].endswith("%")
+    assert 0 <= float(metrics(at)["mean colour specificity"]) <= 1
     slider = at.select_slider(key="training_epoch")
     assert list(slider.options) == ["0", "2"] and slider.value == 2
     assert any("Showing epoch 2" in m.value for m in at.markdown)
