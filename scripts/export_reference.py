@@ -136,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             "oriented_threshold": random_orientation_threshold(tuple(initial.shape[1:]), ORIENTED_QUANTILE),
             "initial": kernel_report(initial, towers),
             "trained": kernel_report(trained, towers),
+            "by_snapshot_epoch": {str(e): kernel_report(conv1_of(snapshots[e]), towers) for e in epochs_kept},
         },
         "init_bias": config.get("init_bias", 1.0),
         "shipped_snapshots": picks,
