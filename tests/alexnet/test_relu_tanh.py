@@ -49,7 +49,7 @@ def test_layers_19pct_initialisation():
     assert stds[0] == pytest.approx(1e-4, rel=0.05)  # conv1 initW=0.0001
     for s in stds[1:]:
         assert s == pytest.approx(1e-2, rel=0.05)  # conv2, conv3, fc10 initW=0.01
-    assert all(float(m.bias.abs().max()) == 0 for m in convs)
+    assert all(float(m.bias.detach().abs().max()) == 0 for m in convs)
     scaled = FourLayerNet("tanh").init_weights_("layers-19pct", scale=10.0)
     assert float(scaled.features[0].weight.detach().std()) == pytest.approx(1e-3, rel=0.05)
 
