@@ -69,7 +69,8 @@ def export_reference(
 
     Writes the final checkpoint's conv weights (fp16), metrics.jsonl, the conv
     snapshots of ``snapshot_epochs`` (default: all the run kept) and ``provenance``
-    as provenance.json. Everything is small enough for git (~5 MB per snapshot).
+    as provenance.json. Everything is small enough for git (~5 MB per snapshot). Snapshots
+    of an earlier export that are not among these are removed, so the folder matches provenance.
     """
     from alexnet.checkpoint import atomic_save, atomic_write_text
 
@@ -80,9 +81,14 @@ def export_reference(
     atomic_write_text((run_dir / "metrics.jsonl").read_text(encoding="utf-8"), directory / "metrics.jsonl")
     snapshots = sorted((run_dir / "snapshots").glob("epoch_*.pt"))
     (directory / "snapshots").mkdir(exist_ok=True)
+    shipped = set()
     for path in snapshots:
         epoch = int(path.stem.split("_")[1])
         if snapshot_epochs is None or epoch in snapshot_epochs:
             atomic_save(_conv_only_fp16(load_checkpoint(path)), directory / "snapshots" / path.name)
+            shipped.add(path.name)
+    for stale in (directory / "snapshots").glob("epoch_*.pt"):
+        if stale.name not in shipped:
+            stale.unlink()
     atomic_write_text(json.dumps(provenance, indent=2) + "\n", directory / PROVENANCE_FILE)
     return directory

@@ -48,3 +48,6 @@ def test_export_then_load(tmp_path):
     assert loaded.config.towers == 2 and not loaded.training
     assert torch.allclose(loaded.layer("conv1").weight, model.layer("conv1").weight, atol=1e-3)
     json.loads((out / "provenance.json").read_text())
+    # A re-export with other epochs leaves exactly those (no stale snapshot from the first export).
+    export_reference(run, {"command": "again"}, snapshot_epochs=[3], directory=out)
+    assert sorted(p.name for p in (out / "snapshots").iterdir()) == ["epoch_003.pt"]
