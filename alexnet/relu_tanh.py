@@ -969,6 +969,14 @@ def _measure(results: dict, measure: str | None) -> str:
     return measure or results["error_measure"].get("decision", "running")
 
 
+def _title(results: dict, measure: str | None, condition: str | None, separator: str) -> str:
+    """The summary line of one group's ratio under one measure, prefixed by the condition's name."""
+    group = _group(results, condition)
+    ratio = (group.get("ratio_by_measure") or {}).get(_measure(results, measure)) or group.get("ratio")
+    prefix = "" if condition in (None, "baseline") else f"{condition}{separator}"
+    return prefix + _summary_line(results, ratio)
+
+
 def matplotlib_figure(results: dict, measure: str | None = None, condition: str | None = None, ax: Any = None) -> Any:
     """Figure 1 in the paper's style: training error rate per epoch, solid ReLU, dashed tanh, the 25% line.
 
@@ -1001,9 +1009,7 @@ def matplotlib_figure(results: dict, measure: str | None = None, condition: str 
     ax.set_xlim(left=0)
     if seen:
         ax.legend(frameon=False)
-    ratio = (group.get("ratio_by_measure") or {}).get(m) or (group.get("ratio") if condition is None else {})
-    where = "" if condition in (None, "baseline") else f"{condition}\n"
-    ax.set_title(where + _summary_line(results, ratio), fontsize=8)
+    ax.set_title(_title(results, m, condition, "\n"), fontsize=8)
     ax.figure.tight_layout()
     return ax.figure
 
@@ -1079,12 +1085,7 @@ def plotly_figure(results: dict | list[dict], measure: str | None = None, condit
                 legendgroup=f"{k}-{r['activation']}",
             ))
     fig.add_hline(y=target, line={"dash": "dot", "color": "gray"}, annotation_text=f"{target:.0%}")
-    if len(many) == 1:
-        group = _group(many[0], condition)
-        ratio = (group.get("ratio_by_measure") or {}).get(_measure(many[0], measure)) or group.get("ratio")
-        title = ("" if condition in (None, "baseline") else f"{condition}: ") + _summary_line(many[0], ratio)
-    else:
-        title = "Figure 1: ReLU (solid) vs tanh (dashed)"
+    title = _title(many[0], measure, condition, ": ") if len(many) == 1 else "Figure 1: ReLU (solid) vs tanh (dashed)"
     fig.update_layout(title=title, xaxis_title="Epochs", yaxis_title="Training error rate",
                       yaxis={"range": [0, 0.92]}, template="plotly_white", legend={"font": {"size": 10}})
     return fig

@@ -45,6 +45,7 @@ __all__ = [
     "oriented_share",
     "random_orientation_threshold",
     "tile",
+    "tower_summary",
     "towers_split",
 ]
 
@@ -255,11 +256,15 @@ def random_orientation_threshold(
     return float(np.quantile(orientation_selectivity(noise), quantile))
 
 
+def _beyond_chance(selectivity: np.ndarray, kernel_shape: tuple[int, ...], quantile: float) -> np.ndarray:
+    """Which of these orientation selectivities beat ``quantile`` of random kernels of ``kernel_shape``."""
+    return selectivity > random_orientation_threshold(tuple(int(d) for d in kernel_shape), quantile)
+
+
 def oriented_share(weight: Tensor | np.ndarray, quantile: float = 0.99) -> float:
     """Share of kernels (N, C, k, k) more oriented than ``quantile`` of random kernels of their shape."""
     w = _numpy(weight)
-    threshold = random_orientation_threshold(tuple(int(d) for d in w.shape[1:]), quantile)
-    return float((orientation_selectivity(w) > threshold).mean())
+    return float(_beyond_chance(orientation_selectivity(w), w.shape[1:], quantile).mean())
 
 
 def towers_split(n: int, towers: int) -> np.ndarray:
@@ -286,11 +291,11 @@ def conv_shape(model: nn.Module, layer: str) -> tuple[int, int, int, int, int]:
     return int(out_channels), int(in_per_group), int(kh), int(kw), int(conv.groups)
 
 
-def kernel_scores(weight: Tensor | np.ndarray, towers: int = 1) -> dict[str, np.ndarray]:
+def kernel_scores(weight: Tensor | np.ndarray, towers: int = 1, quantile: float = 0.99) -> dict[str, np.ndarray]:
     """Per-kernel table of first-layer weights.
 
     Columns: kernel, tower, colour_specificity, orientation_selectivity, oriented (selectivity above
-    the 99% quantile of random kernels, see ``oriented_share``), norm.
+    the ``quantile`` of random kernels, see ``oriented_share``), norm.
     """
     w = _numpy(weight)
     orientation = orientation_selectivity(w)
@@ -299,6 +304,16 @@ def kernel_scores(weight: Tensor | np.ndarray, towers: int = 1) -> dict[str, np.
         "tower": towers_split(w.shape[0], towers),
         "colour_specificity": colour_specificity(w),
         "orientation_selectivity": orientation,
-        "oriented": orientation > random_orientation_threshold(tuple(int(d) for d in w.shape[1:])),
+        "oriented": _beyond_chance(orientation, w.shape[1:], quantile),
         "norm": np.sqrt((w.astype(np.float64) ** 2).sum(axis=(1, 2, 3))),
     }
+
+
+def tower_summary(scores: dict[str, np.ndarray]) -> list[dict[str, float]]:
+    """Per tower of a ``kernel_scores`` table: its share of oriented kernels and mean colour specificity."""
+    rows = []
+    for tower in np.unique(scores["tower"]):
+        mask = scores["tower"] == tower
+        rows.append({"tower": int(tower), "oriented_share": float(scores["oriented"][mask].mean()),
+                     "mean_colour_specificity": float(scores["colour_specificity"][mask].mean())})
+    return rows

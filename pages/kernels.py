@@ -14,6 +14,7 @@ from explorer.kernels import (
     kernel_image,
     kernel_scores,
     kernel_slices,
+    tower_summary,
 )
 from explorer.models import LoadedModel
 from pages.common import current_model, download_buttons, show_notice, show_png
@@ -82,18 +83,16 @@ def _conv1(loaded: LoadedModel, contrast: str) -> None:
         "A kernel counts as **oriented** when its selectivity beats 99% of random Gaussian kernels of the same "
         "shape, so about 1% of freshly initialised kernels pass by chance."
     )
+    by_tower = tower_summary(scores)
     if towers == 2:
         cols = st.columns(4)
-        for tower in (1, 2):
-            mask = scores["tower"] == tower
-            cols[(tower - 1) * 2].metric(
-                f"Tower {tower}: mean colour specificity", f"{scores['colour_specificity'][mask].mean():.2f}"
+        for i, row in enumerate(by_tower):
+            cols[2 * i].metric(
+                f"Tower {row['tower']}: mean colour specificity", f"{row['mean_colour_specificity']:.2f}"
             )
-            cols[(tower - 1) * 2 + 1].metric(
-                f"Tower {tower}: oriented kernels", f"{scores['oriented'][mask].mean():.0%}"
-            )
+            cols[2 * i + 1].metric(f"Tower {row['tower']}: oriented kernels", f"{row['oriented_share']:.0%}")
     else:
-        st.metric("Oriented kernels", f"{scores['oriented'].mean():.0%}")
+        st.metric("Oriented kernels", f"{by_tower[0]['oriented_share']:.0%}")
     metric = st.radio(
         "Score to plot",
         ("colour_specificity", "orientation_selectivity"),

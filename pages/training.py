@@ -21,7 +21,7 @@ from explorer.curves import (
     summary_numbers,
 )
 from explorer.figures import png_bytes
-from explorer.kernels import kernel_grid, kernel_scores
+from explorer.kernels import kernel_grid, kernel_scores, tower_summary
 from explorer.models import LoadedModel, ModelOption, load_model
 from pages.common import cached_layer_view, current_model, download_buttons, image_picker, show_notice
 
@@ -50,10 +50,7 @@ def _kernels_png(model_key: str, _snapshot_model: LoadedModel, contrast: str) ->
 def _kernel_summary(model_key: str, _snapshot_model: LoadedModel) -> list[dict]:
     """Per tower: share of oriented conv1 kernels and mean colour specificity (explorer.kernels)."""
     weight = conv_layers(_snapshot_model.model)["conv1"].weight
-    scores = kernel_scores(weight, towers=_snapshot_model.towers)
-    towers = sorted(set(scores["tower"].tolist()))
-    return [{"tower": int(t), "oriented": float(scores["oriented"][scores["tower"] == t].mean()),
-             "colour": float(scores["colour_specificity"][scores["tower"] == t].mean())} for t in towers]
+    return tower_summary(kernel_scores(weight, towers=_snapshot_model.towers))
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -164,10 +161,10 @@ download_buttons(fig=kernels, name=f"training_{run_dir.name}_conv1_epoch_{epoch:
 summary_columns = st.columns(2 * len(towers := _kernel_summary(snapshot.key, snapshot)))
 for i, tower in enumerate(towers):
     name = f"Tower {tower['tower']}: " if len(towers) > 1 else ""
-    summary_columns[2 * i].metric(f"{name}oriented kernels", f"{tower['oriented']:.0%}",
+    summary_columns[2 * i].metric(f"{name}oriented kernels", f"{tower['oriented_share']:.0%}",
                                   help="More oriented than 99% of random kernels of the same shape "
                                   "(about 1% of freshly initialised kernels pass by chance); see the Kernels page.")
-    summary_columns[2 * i + 1].metric(f"{name}mean colour specificity", f"{tower['colour']:.2f}",
+    summary_columns[2 * i + 1].metric(f"{name}mean colour specificity", f"{tower['mean_colour_specificity']:.2f}",
                                       help="0 = grey kernels, about 2/3 for random weights.")
 
 picked = image_picker("training")

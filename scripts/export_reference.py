@@ -26,13 +26,7 @@ from alexnet.checkpoint import load_checkpoint, model_from_checkpoint
 from alexnet.paths import REPO_ROOT, data_root
 from alexnet.reference import REFERENCE_DIR, export_reference
 from alexnet.train import evaluate_checkpoint, list_snapshots, read_metrics
-from explorer.kernels import (
-    colour_specificity,
-    kernel_grid,
-    orientation_selectivity,
-    oriented_share,
-    random_orientation_threshold,
-)
+from explorer.kernels import kernel_grid, kernel_scores, random_orientation_threshold, tower_summary
 
 # A kernel counts as "oriented" when it is more oriented than 99% of random Gaussian kernels of its
 # shape (explorer.kernels.oriented_share): about 1% of the initial weights pass, by construction.
@@ -43,16 +37,14 @@ SHIPPED_SNAPSHOTS = 5
 
 def kernel_report(conv1: np.ndarray, towers: int) -> dict:
     """Figure 3's measurable claims for conv1 weights (96, 3, 11, 11)."""
-    colour = colour_specificity(conv1)
-    oriented = orientation_selectivity(conv1)
-    half = conv1.shape[0] // towers
+    scores = kernel_scores(conv1, towers, quantile=ORIENTED_QUANTILE)
     report = {
-        "oriented_share": oriented_share(conv1, ORIENTED_QUANTILE),
-        "median_orientation_selectivity": float(np.median(oriented)),
-        "mean_colour_specificity": float(colour.mean()),
+        "oriented_share": float(scores["oriented"].mean()),
+        "median_orientation_selectivity": float(np.median(scores["orientation_selectivity"])),
+        "mean_colour_specificity": float(scores["colour_specificity"].mean()),
     }
     if towers == 2:
-        report["colour_specificity_by_tower"] = [float(colour[:half].mean()), float(colour[half:].mean())]
+        report["colour_specificity_by_tower"] = [row["mean_colour_specificity"] for row in tower_summary(scores)]
     return report
 
 
@@ -105,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
 
     snapshots = list_snapshots(args.run_dir)
     towers = int(config["towers"])
-    initial = conv1_of(snapshots[0])
+    conv1_by_epoch = {e: conv1_of(path) for e, path in snapshots.items()}
+    initial = conv1_by_epoch[0]
     trained = model_from_checkpoint(final).layer("conv1").weight.detach().float().numpy()
     metrics = read_metrics(args.run_dir)
     epochs_kept = sorted(snapshots)
@@ -136,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             "oriented_threshold": random_orientation_threshold(tuple(initial.shape[1:]), ORIENTED_QUANTILE),
             "initial": kernel_report(initial, towers),
             "trained": kernel_report(trained, towers),
-            "by_snapshot_epoch": {str(e): kernel_report(conv1_of(snapshots[e]), towers) for e in epochs_kept},
+            "by_snapshot_epoch": {str(e): kernel_report(conv1_by_epoch[e], towers) for e in epochs_kept},
         },
         "init_bias": config.get("init_bias", 1.0),
         "shipped_snapshots": picks,

@@ -21,6 +21,7 @@ from explorer.kernels import (
     oriented_share,
     random_orientation_threshold,
     tile,
+    tower_summary,
     towers_split,
 )
 
@@ -177,4 +178,8 @@ def test_kernel_scores_table():
     assert np.allclose(scores["colour_specificity"], colour_specificity(w))
     assert np.allclose(scores["norm"], w.flatten(1).norm(dim=1).numpy(), rtol=1e-5)
     assert scores["oriented"].mean() == oriented_share(w)
+    by_tower = tower_summary(scores)
+    assert [row["tower"] for row in by_tower] == [1, 2]
+    assert by_tower[1]["mean_colour_specificity"] == pytest.approx(colour_specificity(w[48:]).mean())
+    assert by_tower[0]["oriented_share"] == oriented_share(w[:48])
     assert towers_split(4, 1).tolist() == [1, 1, 1, 1]
