@@ -21,13 +21,10 @@ from typing import IO, Any
 
 import torch
 
+from alexnet.errors import CheckpointError
 from alexnet.model import AlexNet, ModelConfig
 
 FORMAT = "alexnet-explorer/1"
-
-
-class CheckpointError(ValueError):
-    """A file that is not a usable AlexNet Explorer checkpoint; the message says why."""
 
 
 def _atomic_write(path: str | os.PathLike, mode: str, write: Callable[[IO], None]) -> Path:

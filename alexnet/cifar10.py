@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from alexnet.checkpoint import atomic_save
-from alexnet.data import DataError
+from alexnet.errors import DataError
 from alexnet.paths import cache_dir, data_root
 
 SHEET_FILES = ("train_1.webp", "train_2.webp", "train_3.webp", "train_4.webp", "train_5.webp", "test.webp")

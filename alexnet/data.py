@@ -43,6 +43,7 @@ from torch import Tensor
 from torchvision.transforms.v2 import functional as TF
 
 from alexnet.checkpoint import atomic_save
+from alexnet.errors import DataError
 from alexnet.paths import cache_dir
 
 __all__ = [
@@ -69,10 +70,6 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".t
 _LAYOUT_HINT = "expected ImageFolder layout: <root>/<class>/<image files>"
 _CACHE_FORMAT = "alexnet-explorer/imagefolder/1"
 _STATS_FORMAT = "alexnet-explorer/stats/1"
-
-
-class DataError(ValueError):
-    """A data folder or file the pipeline cannot use; the message is one line and says why."""
 
 
 # --------------------------------------------------------------------------------------------------

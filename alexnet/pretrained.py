@@ -13,9 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-
-class WeightsUnavailableError(RuntimeError):
-    """Pretrained weights are neither cached on this machine nor downloadable."""
+from alexnet.errors import WeightsUnavailableError
 
 
 def _weights_enum(weights: str):

@@ -56,7 +56,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from alexnet.checkpoint import atomic_write_text
-from alexnet.data import DataError
+from alexnet.errors import DataError
 from alexnet.paths import REPO_ROOT
 
 RESULTS_DIR = REPO_ROOT / "results" / "relu_tanh"

@@ -61,13 +61,13 @@ from torch import Tensor, nn
 
 from alexnet.checkpoint import (
     FORMAT,
-    CheckpointError,
     atomic_save,
     atomic_write_text,
     load_checkpoint,
     model_from_checkpoint,
 )
 from alexnet.config import UPDATE_RULES, TrainConfig
+from alexnet.errors import CheckpointError, DataError, TrainError
 from alexnet.model import AlexNet, paper_init_
 from alexnet.optim import PlateauSchedule, make_optimizer
 
@@ -79,10 +79,6 @@ SNAPSHOT_DIR = "snapshots"
 # images drawn at random (seeded). 5,000 images are ~1.3e9 pixels: the mean image's per-pixel
 # standard error is then about 1% of a pixel's spread, far below the 227-crop jitter.
 STREAM_STATS_IMAGES = 5000
-
-
-class TrainError(ValueError):
-    """A training run that cannot start or continue as asked; the message is one line and says why."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -356,8 +352,6 @@ def _load_data(config: TrainConfig, data_root: Path, device: torch.device, dist:
 
 
 def _check_same_classes(train_classes: list[str], val_classes: list[str], val_folder: Path) -> None:
-    from alexnet.data import DataError
-
     if list(train_classes) != list(val_classes):
         raise DataError(
             f"{val_folder} has classes {val_classes[:5]}{'...' if len(val_classes) > 5 else ''} "
@@ -794,7 +788,7 @@ def evaluate_checkpoint(
     (``data_stats``), exactly as in training; the folder's classes must be the
     checkpoint's. ``subset`` scores a fixed, seeded subset of the images.
     """
-    from alexnet.data import DataError, DatasetStats, EvalPreset, find_split, load_image_folder
+    from alexnet.data import DatasetStats, EvalPreset, find_split, load_image_folder
 
     for crop in crops:
         if crop not in ("centre", "ten_crop"):

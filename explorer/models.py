@@ -29,8 +29,9 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from alexnet.checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint
-from alexnet.data import DataError, DatasetStats
+from alexnet.checkpoint import load_checkpoint, model_from_checkpoint
+from alexnet.data import DatasetStats
+from alexnet.errors import CheckpointError, DataError
 from alexnet.model import AlexNet
 from alexnet.paths import runs_root
 

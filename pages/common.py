@@ -23,9 +23,8 @@ import streamlit as st
 import torch
 from PIL import Image
 
-from alexnet.checkpoint import CheckpointError
+from alexnet.errors import CheckpointError, WeightsUnavailableError
 from alexnet.paths import runs_root
-from alexnet.pretrained import WeightsUnavailableError
 from explorer.activations import (
     LOGITS,
     capture_activations,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from alexnet.data import DataError
+from alexnet.errors import DataError
 from explorer.curves import (
     figure1_best_supported_row,
     figure1_condition_rows,

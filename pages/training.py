@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from alexnet.checkpoint import CheckpointError
+from alexnet.errors import CheckpointError
 from alexnet.paths import runs_root
 from alexnet.train import METRICS_FILE
 from explorer.activations import conv_layers, feature_stages

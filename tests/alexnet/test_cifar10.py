@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from alexnet.cifar10 import CLASSES, SHEET_FILES, load_cifar10
-from alexnet.data import DataError
+from alexnet.errors import DataError
 
 
 def _make_sheets(root, per_sheet=6, cols=3, seed=0):

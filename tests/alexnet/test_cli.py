@@ -206,7 +206,7 @@ def test_evaluate_command_matches_a_direct_computation(tiny_data, hand_checkpoin
 
 
 def test_evaluate_refuses_a_folder_with_other_classes(hand_checkpoint, tmp_path):
-    from alexnet.data import DataError
+    from alexnet.errors import DataError
 
     other = tmp_path / "other"
     make_image_folder(other, train=1, val=1, names=False)

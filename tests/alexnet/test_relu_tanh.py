@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from alexnet import relu_tanh as rt
-from alexnet.data import DataError
+from alexnet.errors import DataError
 from alexnet.relu_tanh import (
     FourLayerNet,
     ReluTanhConfig,

@@ -237,7 +237,7 @@ def test_fit_is_deterministic_and_resume_matches_an_uninterrupted_run(tiny_data,
 
 
 def test_fit_refuses_bad_data_with_one_line_errors(tmp_path):
-    from alexnet.data import DataError
+    from alexnet.errors import DataError
 
     with pytest.raises(DataError, match="not found"):
         fit(TrainConfig(data=str(tmp_path / "nope"), runs_dir=str(tmp_path / "runs"), progress=False))
