@@ -1,87 +1,72 @@
-"""AlexNet Explorer's core library: the paper's network, data pipeline and training recipe."""
+"""AlexNet Explorer's core library: the paper's network, data pipeline and training recipe.
 
-from alexnet.checkpoint import (
-    CheckpointError,
-    load_checkpoint,
-    model_from_checkpoint,
-    save_checkpoint,
-)
-from alexnet.cifar10 import Cifar10, load_cifar10
-from alexnet.config import TrainConfig
-from alexnet.data import (
-    DataError,
-    DatasetStats,
-    EvalPreset,
-    ImageSet,
-    StreamingImageFolder,
-    TrainPreset,
-    class_names,
-    compute_stats,
-    dataset_stats,
-    decode_image_file,
-    find_split,
-    load_image_folder,
-)
-from alexnet.lrn import LocalResponseNorm
-from alexnet.model import AlexNet, ModelConfig, paper_init_
-from alexnet.optim import PaperSGD, PlateauSchedule, make_optimizer
-from alexnet.pretrained import WeightsUnavailableError, load_torchvision_alexnet
-from alexnet.relu_tanh import ReluTanhConfig, load_results, run_experiment
-from alexnet.summary import LayerRow, format_summary, layer_summary
-from alexnet.train import (
-    TrainError,
-    evaluate,
-    evaluate_checkpoint,
-    fit,
-    list_runs,
-    list_snapshots,
-    read_metrics,
-    topk_errors,
-    train_one_epoch,
-)
+Names are imported on first use (PEP 562 ``__getattr__``), so ``import alexnet`` and the
+``alexnet --help`` command line stay fast and torch is loaded only by code that needs it.
+"""
 
-__all__ = [
-    "AlexNet",
-    "CheckpointError",
-    "Cifar10",
-    "DataError",
-    "DatasetStats",
-    "EvalPreset",
-    "ImageSet",
-    "LayerRow",
-    "LocalResponseNorm",
-    "ModelConfig",
-    "PaperSGD",
-    "PlateauSchedule",
-    "ReluTanhConfig",
-    "StreamingImageFolder",
-    "TrainConfig",
-    "TrainError",
-    "TrainPreset",
-    "WeightsUnavailableError",
-    "class_names",
-    "compute_stats",
-    "dataset_stats",
-    "decode_image_file",
-    "evaluate",
-    "evaluate_checkpoint",
-    "find_split",
-    "fit",
-    "format_summary",
-    "layer_summary",
-    "list_runs",
-    "list_snapshots",
-    "load_cifar10",
-    "load_checkpoint",
-    "load_image_folder",
-    "load_results",
-    "load_torchvision_alexnet",
-    "make_optimizer",
-    "model_from_checkpoint",
-    "paper_init_",
-    "read_metrics",
-    "run_experiment",
-    "save_checkpoint",
-    "topk_errors",
-    "train_one_epoch",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Public name -> the module that defines it (the one place to look it up).
+_EXPORTS: dict[str, str] = {
+    "AlexNet": "alexnet.model",
+    "ModelConfig": "alexnet.model",
+    "paper_init_": "alexnet.model",
+    "LocalResponseNorm": "alexnet.lrn",
+    "LayerRow": "alexnet.summary",
+    "format_summary": "alexnet.summary",
+    "layer_summary": "alexnet.summary",
+    "CheckpointError": "alexnet.errors",
+    "DataError": "alexnet.errors",
+    "TrainError": "alexnet.errors",
+    "WeightsUnavailableError": "alexnet.errors",
+    "load_checkpoint": "alexnet.checkpoint",
+    "model_from_checkpoint": "alexnet.checkpoint",
+    "save_checkpoint": "alexnet.checkpoint",
+    "load_torchvision_alexnet": "alexnet.pretrained",
+    "Cifar10": "alexnet.cifar10",
+    "load_cifar10": "alexnet.cifar10",
+    "DatasetStats": "alexnet.data",
+    "EvalPreset": "alexnet.data",
+    "ImageSet": "alexnet.data",
+    "StreamingImageFolder": "alexnet.data",
+    "TrainPreset": "alexnet.data",
+    "class_names": "alexnet.data",
+    "compute_stats": "alexnet.data",
+    "dataset_stats": "alexnet.data",
+    "decode_image_file": "alexnet.data",
+    "find_split": "alexnet.data",
+    "load_image_folder": "alexnet.data",
+    "TrainConfig": "alexnet.config",
+    "PaperSGD": "alexnet.optim",
+    "PlateauSchedule": "alexnet.optim",
+    "make_optimizer": "alexnet.optim",
+    "evaluate": "alexnet.train",
+    "evaluate_checkpoint": "alexnet.train",
+    "fit": "alexnet.train",
+    "list_runs": "alexnet.train",
+    "list_snapshots": "alexnet.train",
+    "read_metrics": "alexnet.train",
+    "topk_errors": "alexnet.train",
+    "train_one_epoch": "alexnet.train",
+    "ReluTanhConfig": "alexnet.relu_tanh",
+    "load_results": "alexnet.relu_tanh",
+    "run_experiment": "alexnet.relu_tanh",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'alexnet' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -38,13 +38,11 @@ picks the one that decides "reached 25%" and the ratio.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import math
 import os
 import platform
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,7 +76,6 @@ __all__ = [
     "matplotlib_figure",
     "plotly_figure",
     "ratio_table",
-    "register_cli",
     "run_experiment",
     "sweep_figure",
 ]
@@ -1146,133 +1143,3 @@ def write_figures(results: dict, folder: str | os.PathLike) -> dict[str, Path]:
 
 
 # --- command line -------------------------------------------------------------------------------------------
-
-
-def register_cli(subparsers) -> None:
-    p = subparsers.add_parser(
-        "relu-tanh",
-        help="reproduce Figure 1: epochs to 25%% training error on CIFAR-10, ReLU vs tanh",
-        description="Train the four-layer CIFAR-10 network (cuda-convnet layers-19pct) with ReLU and with tanh, "
-        "each at its own swept learning rate, until 25%% training error; write results.json, figure1.png "
-        "and figure1_plotly.json.",
-    )
-    p.add_argument("--data-root", help="CIFAR-10 folder: WebP sheets or a torchvision root "
-                   "(default: $ALEXNET_DATA_ROOT/cifar10)")
-    p.add_argument("--download", action="store_true", help="let torchvision download CIFAR-10 into --data-root")
-    p.add_argument("--out", default=None, help=f"output folder (default: {RESULTS_DIR}; --quick: a temporary one)")
-    p.add_argument("--quick", action="store_true", help="small subset, one seed, 4 epochs: well under a minute")
-    p.add_argument("--seeds", type=int, nargs="+", help="seeds (default 0 1 2)")
-    p.add_argument("--threads", type=int, help="torch threads (default: the faster of 1 and 2)")
-    p.add_argument("--max-epochs", type=int, help="cap per run (default 40)")
-    p.add_argument("--lr-grid", type=float, nargs="+", help="learning rates to sweep")
-    p.add_argument("--sweep-epochs", type=int, help="epochs per sweep run (default 2)")
-    p.add_argument("--sweep-images", type=int, help="training images in the sweep (default 10000)")
-    p.add_argument("--lr", action="append", default=[], metavar="ACT=LR",
-                   help="fix an activation's learning rate and skip its sweep, e.g. --lr relu=0.01")
-    p.add_argument("--error-measure", choices=MEASURES, help="which training error decides 25%% (default running)")
-    p.add_argument("--init", choices=("layers-19pct", "pytorch"), help="weight initialisation")
-    p.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
-    p.add_argument("--lrn", action="store_true", help="add local response normalisation after pools 1 and 2")
-    p.add_argument("--study", nargs="+", default=[], metavar="CONDITION",
-                   help="conditions to rerun with --condition-seeds to see what moves the ratio: "
-                   f"{', '.join(sorted(KNOWN_CONDITIONS))}, or <relu|tanh>-lr-<rate> (that activation at that rate)")
-    p.add_argument("--condition-seeds", type=int, nargs="+", help="seeds per studied condition (default 0)")
-    p.add_argument("--resume", action="store_true", help="reuse finished sweep entries and runs in --out")
-    p.add_argument("--merge", nargs="+", metavar="RESULTS_JSON",
-                   help="with --report-only: first add the finished units of these results files (runs made in "
-                   "parallel with the same training settings, e.g. other seeds or a study)")
-    p.add_argument("--study-only", action="store_true",
-                   help="train only the --study conditions; the baseline shows its finished units from --out")
-    p.add_argument("--report-only", action="store_true",
-                   help="train nothing: rebuild results.json and the figures in --out from its finished runs "
-                   "(for a run that had to stop; its own config is used)")
-    p.set_defaults(func=_cli)
-
-
-def _cli(args: argparse.Namespace) -> int:
-    from alexnet.cifar10 import load_cifar10
-
-    kw: dict[str, Any] = {}
-    for name, attr in (("max_epochs", "max_epochs"), ("sweep_epochs", "sweep_epochs"),
-                       ("sweep_train_images", "sweep_images"), ("threads", "threads"),
-                       ("error_measure", "error_measure"), ("init", "init"), ("momentum", "momentum"),
-                       ("data_root", "data_root")):
-        if getattr(args, attr) is not None:
-            kw[name] = getattr(args, attr)
-    if args.seeds:
-        kw["seeds"] = tuple(args.seeds)
-    if args.lr_grid:
-        kw["lr_grid"] = tuple(args.lr_grid)
-    if args.condition_seeds:
-        kw["condition_seeds"] = tuple(args.condition_seeds)
-    if args.study:
-        kw["conditions"] = tuple(args.study)
-    if args.lrn:
-        kw["lrn"] = True
-    fixed = []
-    for item in args.lr:
-        act, _, value = item.partition("=")
-        try:
-            fixed.append((act, float(value)))
-        except ValueError:
-            raise DataError(f"--lr expects ACT=LR such as relu=0.01, got {item!r}") from None
-    if fixed:
-        kw["fixed_lr"] = tuple(fixed)
-    out = Path(args.out) if args.out else (None if args.quick else RESULTS_DIR)
-    if args.report_only:
-        if out is None:
-            raise DataError("--report-only needs --out (or no --quick)")
-        config = ReluTanhConfig.from_dict(load_results_raw(out / "results.json")["config"])
-        # Seeds and the study may change (they do not alter finished units); everything else comes from the file.
-        neutral = {k: kw[k] for k in ("seeds", "conditions", "condition_seeds") if k in kw}
-        try:
-            config = dataclasses.replace(config, **neutral)
-        except ValueError as exc:
-            raise DataError(str(exc)) from None
-        if args.merge:
-            merge_units(out / "results.json", [Path(m) for m in args.merge])
-        results = run_experiment(config, data=load_cifar10(config.data_root), out_dir=out, report_only=True)
-        print(f"{_summary_line(results)}; status {results['status']}; missing {len(results['missing_units'])} units")
-        return 0
-    try:
-        config = ReluTanhConfig.quick(**kw) if args.quick else ReluTanhConfig(**kw)
-    except ValueError as exc:
-        raise DataError(str(exc)) from None
-    if out is None:
-        import tempfile
-
-        out = Path(tempfile.mkdtemp(prefix="alexnet-relu-tanh-"))
-    data = load_cifar10(config.data_root, download=args.download)
-    argv = sys.argv[sys.argv.index("relu-tanh") + 1:] if "relu-tanh" in sys.argv else sys.argv[1:]
-    command = " ".join(["alexnet", "relu-tanh", *argv])
-    t0 = time.perf_counter()
-
-    def report(fraction: float, message: str) -> None:
-        if message:
-            print(f"[{fraction:6.1%} {time.perf_counter() - t0:7.0f}s] {message}", file=sys.stderr, flush=True)
-
-    results = run_experiment(config, report, data=data, out_dir=out, command=command, resume=args.resume,
-                             study_only=args.study_only)
-    print(f"{_summary_line(results)}; chosen lr {results['chosen_lr']}; wall time {results['wall_time_s']:.0f}s")
-    for r in results["runs"]:
-        print(f"  {r['activation']:4s} seed {r['seed']}: epochs to 25% {r['epochs_to_25']}, "
-              f"test error {r['test_error']}")
-    print(f"wrote {out / 'results.json'}, {out / 'figure1.png'}, {out / 'figure1_plotly.json'}")
-    return 0
-
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m alexnet.relu_tanh ...``: the same as ``alexnet relu-tanh ...`` without the other subcommands."""
-    parser = argparse.ArgumentParser(prog="alexnet")
-    register_cli(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["relu-tanh", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return int(args.func(args) or 0)
-    except (DataError, FileNotFoundError) as exc:
-        print(f"alexnet: error: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

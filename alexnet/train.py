@@ -41,7 +41,6 @@ global batch stays the paper's 128. Rank 0 alone writes files.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import json
@@ -50,7 +49,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -66,7 +65,7 @@ from alexnet.checkpoint import (
     load_checkpoint,
     model_from_checkpoint,
 )
-from alexnet.config import UPDATE_RULES, TrainConfig
+from alexnet.config import TrainConfig
 from alexnet.errors import CheckpointError, DataError, TrainError
 from alexnet.model import AlexNet, paper_init_
 from alexnet.optim import PlateauSchedule, make_optimizer
@@ -832,172 +831,3 @@ def evaluate_checkpoint(
                             else len(images), batch)
         results[crop] = evaluate(model, batches, preset, device=target_device, ten_crop=crop == "ten_crop")
     return results
-
-
-# --------------------------------------------------------------------------------------------------
-# Command line
-# --------------------------------------------------------------------------------------------------
-
-_DEFAULTS = TrainConfig()
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _epoch_list(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated epochs like 0,1,2,5, got {text!r}") from None
-
-
-def register_cli(subparsers) -> None:
-    """Add ``alexnet train`` and ``alexnet evaluate``."""
-    d = _DEFAULTS
-    p = subparsers.add_parser(
-        "train",
-        help="train AlexNet with the paper's recipe on an ImageFolder dataset",
-        description=(
-            "Train AlexNet with the recipe of Krizhevsky et al. 2012, section 5: SGD, batch 128, momentum 0.9, "
-            "weight decay 0.0005 (the paper's own update rule), learning rate 0.01 divided by 10 when "
-            "validation error stops improving (at most 3 times), 90 epochs; random 227x227 crops, mirrors "
-            "and PCA colour noise (section 4.1). Writes <runs-dir>/<name>/: config.json, metrics.jsonl (one "
-            "line per epoch), checkpoint.pt (last completed epoch) and snapshots/ (conv layers, fp16). "
-            "Options given with --resume override the run's saved config (e.g. --epochs to extend it). "
-            "Data parallel: torchrun --nproc_per_node=N -m alexnet.cli train ..."
-        ),
-    )
-    # Every option defaults to None (shown as the TrainConfig default in --help) so that with --resume
-    # only the options actually given override the run's saved config.
-    g = p.add_argument_group("data")
-    g.add_argument("--data", default=None,
-                   help="dataset folder with train/ and val/ in ImageFolder layout "
-                        "(default: <ALEXNET_DATA_ROOT>/imagenette)")
-    g.add_argument("--train-subset", type=_positive_int, metavar="N",
-                   help="train on a fixed seeded subset of N images (default: all)")
-    g.add_argument("--val-subset", type=_positive_int, metavar="N",
-                   help="validate on a fixed seeded subset of N images (default: all)")
-    g.add_argument("--stream", action="store_true", default=None,
-                   help="read images with DataLoader workers instead of holding the set in memory "
-                        "(datasets too big for memory)")
-    g.add_argument("--workers", type=int, metavar="N", help=f"DataLoader workers for --stream (default: {d.workers})")
-    g = p.add_argument_group("recipe (defaults: the paper, section 5)")
-    g.add_argument("--towers", type=int, choices=(1, 2),
-                   help=f"1 = single tower, 2 = the paper's two-GPU network (default: {d.towers})")
-    g.add_argument("--epochs", type=_positive_int, help=f"epochs (default: {d.epochs}, paper: 'roughly 90 cycles')")
-    g.add_argument("--batch-size", type=_positive_int, help=f"global batch size (default: {d.batch_size}, paper)")
-    g.add_argument("--lr", type=float, help=f"initial learning rate (default: {d.lr}, paper)")
-    g.add_argument("--momentum", type=float, help=f"momentum (default: {d.momentum}, paper)")
-    g.add_argument("--weight-decay", type=float, help=f"weight decay (default: {d.weight_decay}, paper)")
-    g.add_argument("--update-rule", choices=UPDATE_RULES,
-                   help="paper: v <- 0.9v - 0.0005*lr*w - lr*grad, w <- w + v (section 5); torch: "
-                        "torch.optim.SGD, equal while lr is constant (default: paper)")
-    g.add_argument("--plateau-patience", type=int, metavar="EPOCHS",
-                   help="divide the learning rate by 10 after this many epochs without a better validation "
-                        f"top-1 error (default: {d.plateau_patience}; the paper gives no number)")
-    g.add_argument("--max-lr-drops", type=int, metavar="N",
-                   help=f"at most this many learning-rate drops (default: {d.max_lr_drops}, paper)")
-    g.add_argument("--init-bias", type=float,
-                   help=f"initial bias of conv2/4/5 and fc6/7 (default: {d.init_bias}, paper; "
-                        "Caffe used 0.1 because 1 gave a flat loss)")
-    g.add_argument("--pca-std", type=float,
-                   help=f"standard deviation of the PCA colour noise (default: {d.pca_std}, paper; 0 = off)")
-    g.add_argument("--seed", type=int, help=f"seed for init, subsets, shuffling, augmentation (default: {d.seed})")
-    g = p.add_argument_group("evaluation")
-    g.add_argument("--ten-crop-every", type=int, metavar="K",
-                   help="also measure 10-crop validation error every K epochs "
-                        "(default: 0 = only after the last epoch)")
-    g.add_argument("--eval-batch-size", type=_positive_int,
-                   help=f"images per validation batch (default: {d.eval_batch_size})")
-    g = p.add_argument_group("hardware")
-    g.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: auto = cuda when available)")
-    g.add_argument("--bf16", action="store_true", default=None, help="bfloat16 autocast (CUDA)")
-    g.add_argument("--channels-last", action="store_true", default=None,
-                   help="channels-last memory layout (CUDA)")
-    g = p.add_argument_group("run")
-    g.add_argument("--name", help=f"run name: the folder under --runs-dir (default: {d.name})")
-    g.add_argument("--runs-dir", help="where runs are written (default: $ALEXNET_RUNS_DIR or ./runs)")
-    g.add_argument("--resume", action="store_true",
-                   help="continue the run from its last completed epoch (starts fresh if it has no checkpoint)")
-    g.add_argument("--snapshot-epochs", type=_epoch_list, metavar="E,E,...",
-                   help="epochs after which the conv layers are saved for the dashboard, plus the last "
-                        f"(default: {','.join(map(str, d.snapshot_epochs))})")
-    g.add_argument("--no-progress", dest="progress", action="store_false", default=None,
-                   help="no progress bars (per-epoch lines are still printed)")
-    p.set_defaults(func=_train_command)
-
-    e = subparsers.add_parser(
-        "evaluate",
-        help="top-1/top-5 error of a checkpoint on a data folder (centre crop and/or the paper's 10 crops)",
-        description=(
-            "Score a training checkpoint on <data>/<split> (ImageFolder layout): top-1 and top-5 error "
-            "with the centre 227x227 crop and/or the paper's ten crops (corners, centre and their mirrors, "
-            "softmax averaged; section 4.1). Images are normalised with the statistics saved in the checkpoint."
-        ),
-    )
-    e.add_argument("checkpoint", help="a checkpoint.pt written by `alexnet train`")
-    e.add_argument("--data", default=None,
-                   help="dataset folder holding the split (default: <ALEXNET_DATA_ROOT>/imagenette)")
-    e.add_argument("--split", default="val", help="subfolder to score (default: val)")
-    e.add_argument("--crops", choices=("centre", "ten", "both"), default="both",
-                   help="centre crop, the paper's 10 crops, or both (default: both)")
-    e.add_argument("--subset", type=_positive_int, metavar="N", help="score a fixed seeded subset of N images")
-    e.add_argument("--batch-size", type=_positive_int, default=128, help="images per batch (default: 128)")
-    e.add_argument("--device", default="auto", help="cpu, cuda ... (default: auto)")
-    e.add_argument("--json", action="store_true", help="print the result as JSON")
-    e.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
-    e.set_defaults(func=_evaluate_command)
-
-
-_CONFIG_FIELDS = {f.name for f in fields(TrainConfig)}
-
-
-def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, bool]:
-    """The TrainConfig an ``alexnet train`` command line asks for, and whether to resume.
-
-    With ``--resume`` and an existing run, the run's saved config.json is the base and
-    only the options given on the command line change it.
-    """
-    given = {k: v for k, v in vars(args).items() if k in _CONFIG_FIELDS and v is not None}
-    base: dict[str, Any] = {}
-    if args.resume:
-        probe = TrainConfig(**{k: v for k, v in given.items() if k in ("name", "runs_dir")})
-        saved = run_dir_for(probe) / CONFIG_FILE
-        if saved.is_file():
-            try:
-                base = json.loads(saved.read_text(encoding="utf-8"))
-                TrainConfig.from_dict(base)
-            except (ValueError, TypeError) as exc:
-                raise TrainError(f"cannot resume: {saved} is not a valid run config ({exc})") from None
-    try:
-        return TrainConfig.from_dict({**base, **given}), bool(args.resume)
-    except (ValueError, TypeError) as exc:
-        raise TrainError(str(exc)) from None
-
-
-def _train_command(args: argparse.Namespace) -> int:
-    config, resume = config_from_args(args)
-    fit(config, resume=resume)
-    return 0
-
-
-def _evaluate_command(args: argparse.Namespace) -> int:
-    from alexnet.paths import data_root
-
-    crops = {"centre": ("centre",), "ten": ("ten_crop",), "both": ("centre", "ten_crop")}[args.crops]
-    results = evaluate_checkpoint(
-        args.checkpoint, args.data or data_root() / "imagenette", split=args.split, crops=crops,
-        subset=args.subset, batch_size=args.batch_size, device=args.device, progress=args.progress,
-    )
-    if args.json:
-        print(json.dumps(results, indent=2))
-    else:
-        for crop, r in results.items():
-            label = "centre crop" if crop == "centre" else "10 crops   "
-            print(f"{label}: top-1 error {100 * r['top1_error']:.2f}%, top-5 error {100 * r['top5_error']:.2f}% "
-                  f"({r['images']} images)")
-    return 0

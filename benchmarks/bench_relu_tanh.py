@@ -148,14 +148,14 @@ def time_quick_runs(runs: int, data_root: str | None) -> None:
     """Wall time of the complete quick experiment, as `alexnet relu-tanh --quick` runs it (fresh output each time)."""
     import tempfile
 
-    from alexnet.relu_tanh import main as relu_tanh_main
+    from alexnet.cli import main as alexnet_main
 
     walls = []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as out:
             argv = ["--quick", "--out", out] + (["--data-root", data_root] if data_root else [])
             start = time.perf_counter()
-            if relu_tanh_main(argv) != 0:
+            if alexnet_main(["relu-tanh", *argv]) != 0:
                 raise SystemExit("alexnet relu-tanh --quick failed")
             walls.append(time.perf_counter() - start)
     print(f"alexnet relu-tanh --quick: median wall time {median(walls):.1f} s over {runs} run(s) "

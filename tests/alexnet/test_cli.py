@@ -15,12 +15,12 @@ import torch
 
 from alexnet.checkpoint import FORMAT, CheckpointError, load_checkpoint, model_from_checkpoint, save_checkpoint
 from alexnet.cli import main
+from alexnet.cli.train import config_from_args
 from alexnet.data import EvalPreset, dataset_stats, load_image_folder
 from alexnet.model import AlexNet
 from alexnet.train import (
     CHECKPOINT_FILE,
     CONFIG_FILE,
-    config_from_args,
     evaluate_checkpoint,
     list_snapshots,
     read_metrics,
@@ -99,15 +99,15 @@ def test_help_describes_defaults_and_sources(capsys):
 def test_evaluate_refuses_corrupt_and_foreign_checkpoints(tiny_data, tmp_path, capsys):
     corrupt = tmp_path / "corrupt.pt"
     corrupt.write_bytes(b"PK\x03\x04 definitely not a checkpoint" * 10)
-    assert main(["evaluate", str(corrupt), "--data", str(tiny_data)]) == 2
+    assert main(["evaluate", "--checkpoint", str(corrupt), "--data", str(tiny_data)]) == 2
     _assert_one_line_error(capsys.readouterr().err, "corrupt.pt")
 
     foreign = tmp_path / "foreign.pt"
     torch.save({"state_dict": {"w": torch.zeros(2)}}, foreign)
-    assert main(["evaluate", str(foreign), "--data", str(tiny_data)]) == 2
+    assert main(["evaluate", "--checkpoint", str(foreign), "--data", str(tiny_data)]) == 2
     _assert_one_line_error(capsys.readouterr().err, "not an AlexNet Explorer checkpoint")
 
-    assert main(["evaluate", str(tmp_path / "missing.pt"), "--data", str(tiny_data)]) == 2
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "missing.pt"), "--data", str(tiny_data)]) == 2
     _assert_one_line_error(capsys.readouterr().err, "checkpoint not found")
 
     conv_only = tmp_path / "epoch_001.pt"
@@ -118,12 +118,12 @@ def test_evaluate_refuses_corrupt_and_foreign_checkpoints(tiny_data, tmp_path, c
     snapshot["data_stats"] = {"mean_image": torch.zeros(3, 256, 256), "eigvals": torch.ones(3),
                               "eigvecs": torch.eye(3)}
     torch.save(snapshot, conv_only)
-    assert main(["evaluate", str(conv_only), "--data", str(tiny_data)]) == 2
+    assert main(["evaluate", "--checkpoint", str(conv_only), "--data", str(tiny_data)]) == 2
     _assert_one_line_error(capsys.readouterr().err, "only the conv layers")
 
     no_stats = tmp_path / "nostats.pt"
     save_checkpoint(no_stats, AlexNet(num_classes=3, init=False))
-    assert main(["evaluate", str(no_stats), "--data", str(tiny_data)]) == 2
+    assert main(["evaluate", "--checkpoint", str(no_stats), "--data", str(tiny_data)]) == 2
     _assert_one_line_error(capsys.readouterr().err, "data_stats")
 
 
@@ -154,11 +154,11 @@ def test_checkpoint_that_would_run_code_is_refused_and_the_code_never_runs(tiny_
         load_checkpoint(hostile)
     assert not marker.exists()
 
-    assert main(["evaluate", str(hostile), "--data", str(tiny_data)]) == 2
+    assert main(["evaluate", "--checkpoint", str(hostile), "--data", str(tiny_data)]) == 2
     _assert_one_line_error(capsys.readouterr().err, "refused", "could run code")
     assert not marker.exists()
 
-    result = _run_cli("evaluate", str(hostile), "--data", str(tiny_data))
+    result = _run_cli("evaluate", "--checkpoint", str(hostile), "--data", str(tiny_data))
     assert result.returncode == 2
     _assert_one_line_error(result.stderr, "refused")
     assert not marker.exists()
@@ -181,7 +181,8 @@ def hand_checkpoint(tiny_data, tmp_path_factory):
 
 @pytest.mark.slow
 def test_evaluate_command_matches_a_direct_computation(tiny_data, hand_checkpoint, capsys):
-    assert main(["evaluate", str(hand_checkpoint), "--data", str(tiny_data), "--json", "--no-progress"]) == 0
+    assert main(["evaluate", "--checkpoint", str(hand_checkpoint), "--data", str(tiny_data),
+                 "--json", "--no-progress"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert set(printed) == {"centre", "ten_crop"}
 
@@ -199,7 +200,7 @@ def test_evaluate_command_matches_a_direct_computation(tiny_data, hand_checkpoin
     assert (printed["ten_crop"]["top1_error"], printed["ten_crop"]["top5_error"]) == pytest.approx(ten)
     assert printed["centre"]["images"] == 3
 
-    assert main(["evaluate", str(hand_checkpoint), "--data", str(tiny_data), "--crops", "centre",
+    assert main(["evaluate", "--checkpoint", str(hand_checkpoint), "--data", str(tiny_data), "--crops", "centre",
                  "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "centre crop: top-1 error" in out and "10 crops" not in out
