@@ -654,7 +654,7 @@ def run_experiment(
     had to stop); ``missing_units`` lists what is not there. ``study_only=True`` trains only the
     studied conditions and reports the baseline's finished units (for a study run beside the main run).
     """
-    from alexnet.cifar10 import load_cifar10
+    from alexnet.data.cifar10 import load_cifar10
 
     t_start = time.perf_counter()
     prev_threads = torch.get_num_threads()

@@ -46,7 +46,8 @@ import torch.utils.data
 from PIL import Image
 from torchvision import transforms as T
 
-from alexnet.data import TrainPreset, _crop_and_centre, compute_stats, decode_image_file, list_image_folder
+from alexnet.data import TrainPreset, compute_stats, decode_image_file, list_image_folder
+from alexnet.data.presets import _crop_and_centre
 from alexnet.paths import data_root
 
 

@@ -134,7 +134,7 @@ def _interleaved_wall_and_cpu(candidates: dict, reps: int) -> tuple[dict[str, li
 
 def _load(data_root: str | None, n: int) -> tuple[torch.Tensor, torch.Tensor, str]:
     try:
-        from alexnet.cifar10 import load_cifar10
+        from alexnet.data.cifar10 import load_cifar10
 
         d = load_cifar10(data_root)
         return d.train_images[:n].clone(), d.train_labels[:n].clone(), f"CIFAR-10 ({d.source}), first {n}"

@@ -55,7 +55,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from alexnet.cifar10 import load_cifar10
+    from alexnet.data.cifar10 import load_cifar10
     from alexnet.errors import DataError
     from alexnet.relu_tanh import (
         RESULTS_DIR,

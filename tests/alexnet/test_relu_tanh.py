@@ -135,7 +135,7 @@ def test_curves_table_has_one_row_per_epoch():
 
 def _learnable_cifar(n_train=256, n_test=40, seed=0):
     """Small CIFAR-shaped data whose class sets the mean colour of a few patches (a network can learn it)."""
-    from alexnet.cifar10 import CLASSES, Cifar10
+    from alexnet.data.cifar10 import CLASSES, Cifar10
 
     rng = np.random.default_rng(seed)
 
@@ -214,7 +214,7 @@ def test_config_rejects_bad_values():
 
 
 def test_cli_quick_on_generated_torchvision_folder(tmp_path, capsys):
-    from tests.alexnet.test_cifar10 import make_torchvision_root
+    from tests.alexnet.data.test_cifar10 import make_torchvision_root
 
     make_torchvision_root(tmp_path / "data", per_batch=20)
     out = tmp_path / "out"
@@ -351,7 +351,7 @@ def test_parallel_seed_file_merges_into_the_main_results(tmp_path, monkeypatch, 
                           command="second")
     assert [r["seed"] for r in side["runs"]] == [1, 1]
     assert rt.merge_units(main_dir / "results.json", [side_dir / "results.json"]) == 2  # seed 1's two runs
-    import alexnet.cifar10 as c10
+    import alexnet.data.cifar10 as c10
 
     monkeypatch.setattr(c10, "load_cifar10", lambda *a, **k: data)
     assert rt.main(["--report-only", "--out", str(main_dir), "--seeds", "0", "1"]) == 0

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from alexnet.cifar10 import CLASSES, SHEET_FILES, load_cifar10
+from alexnet.data.cifar10 import CLASSES, SHEET_FILES, load_cifar10
 from alexnet.errors import DataError
 
 
@@ -46,7 +46,7 @@ def test_webp_sheets_decode_in_row_major_tile_order(tmp_path):
 
 
 def test_sheets_are_cached_and_redecoded_when_a_source_changes(tmp_path, monkeypatch):
-    import alexnet.cifar10 as c10
+    import alexnet.data.cifar10 as c10
 
     root = tmp_path / "c"
     _make_sheets(root, seed=1)

@@ -1,0 +1,1 @@
+"""Tests of alexnet.data, one file per module."""
