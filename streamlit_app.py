@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages.common import model_sidebar
+from pages.state import model_sidebar
 
 HERE = Path(__file__).resolve().parent
 

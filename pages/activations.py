@@ -7,21 +7,16 @@ import streamlit as st
 from explorer.activations import feature_stages
 from explorer.figures import bar_chart, bar_chart_png
 from explorer.kernels import conv_shape
-from pages.common import (
+from pages.caching import (
     cached_channel_png,
     cached_input_png,
     cached_kernel_png,
     cached_layer_view,
     cached_top_k,
-    current_image,
-    current_model,
-    download_buttons,
-    image_picker,
     precompute_layer_views,
-    show_notice,
-    show_png,
-    show_thumbnail,
 )
+from pages.state import current_image, current_model
+from pages.widgets import download_buttons, image_picker, show_notice, show_png, show_thumbnail
 
 NORMALISE_HELP = (
     "Per channel: every map stretched to its own range (shows each map's pattern). Shared: one range for the "

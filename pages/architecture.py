@@ -15,8 +15,10 @@ from explorer.architecture import (
     overview_row,
     totals,
 )
+from explorer.display import table_height
 from explorer.models import LoadedModel
-from pages.common import current_model, download_buttons, show_notice
+from pages.state import current_model
+from pages.widgets import download_buttons, show_notice
 
 SIDEBAR_CHOICE = "__sidebar__"
 
@@ -64,7 +66,7 @@ c1, c2, c3 = st.columns(3)
 c1.metric("parameters", f"{total['params']:,}")
 c2.metric("multiply-adds per image", f"{total['mult_adds']:,}")
 c3.metric("layers with weights", sum(1 for r in table if r["params"]))
-st.dataframe(table, hide_index=True, height=35 * (len(table) + 1) + 3, column_config={
+st.dataframe(table, hide_index=True, height=table_height(len(table)), column_config={
     "params": st.column_config.NumberColumn("params", format="localized"),
     "mult_adds": st.column_config.NumberColumn("mult-adds", format="localized"),
 })

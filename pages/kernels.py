@@ -17,7 +17,8 @@ from explorer.kernels import (
     tower_summary,
 )
 from explorer.models import LoadedModel
-from pages.common import current_model, download_buttons, show_notice, show_png
+from pages.state import current_model
+from pages.widgets import download_buttons, show_notice, show_png
 
 CONTRASTS = ("per-kernel", "shared")
 CONTRAST_HELP = (

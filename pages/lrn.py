@@ -6,15 +6,13 @@ import streamlit as st
 from PIL import Image
 
 from alexnet.lrn import ALPHA_CONVENTIONS
-from explorer.activations import feature_grid, top_k
+from explorer.activations import top_k
+from explorer.display import before_after_picture, fit_scale, lrn_analysis
 from explorer.figures import png_bytes
-from explorer.images import to_network_input
-from explorer.lrn_analysis import (
+from explorer.lrn import (
     PAPER_LRN,
     LRNParams,
-    analyse_image,
     change_image,
-    channel_pair,
     lrn_layer_count,
     response_curves,
     response_figure,
@@ -24,7 +22,8 @@ from explorer.lrn_analysis import (
     winner_shift_rows,
 )
 from explorer.models import LoadedModel
-from pages.common import current_model, download_buttons, image_picker, show_notice
+from pages.state import current_model
+from pages.widgets import download_buttons, image_picker, show_notice
 
 ALPHAS = (1e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 1e-2, 1e-1, 1.0)
 ENERGIES = (0.0, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7)
@@ -45,8 +44,7 @@ def show_side_by_side(*pictures: tuple[bytes, str, str]) -> None:
 
 @st.cache_data(max_entries=32, show_spinner="Running the network with and without LRN ...")
 def _analysis(model_key: str, image_hash: str, params: LRNParams, _loaded: LoadedModel, _image: Image.Image):
-    _, x = to_network_input(_image, _loaded.data_stats)
-    return analyse_image(_loaded.model, x, params, with_logits=_loaded.has_classifier)
+    return lrn_analysis(_loaded.model, _image, _loaded.data_stats, params, with_logits=_loaded.has_classifier)
 
 
 def _reset_to_paper() -> None:
@@ -167,7 +165,7 @@ for tab, (layer, data) in zip(st.tabs(list(result["layers"])), result["layers"].
         )
 
         st.markdown("**Which channel wins at each position**")
-        scale = max(1, 300 // height)
+        scale = fit_scale(height, 300)
         wb, wa = data["winners_before"], data["winners_after"]
         winner_pngs = (
             (png_bytes(winner_image(wb, channels, scale)), "before LRN (colour = channel)", "winners_before"),
@@ -188,8 +186,7 @@ for tab, (layer, data) in zip(st.tabs(list(result["layers"])), result["layers"].
         st.markdown("**One channel before and after** (same colour scale for both)")
         default_channel = shifts[0]["channel"] if shifts else 0
         channel = st.slider("channel", 0, channels - 1, default_channel, key=f"lrn_channel_{layer}")
-        pair = png_bytes(feature_grid(channel_pair(data["before"], data["after"], channel), normalise="shared",
-                                      cols=2, pad=4, scale=max(1, 280 // height)))
+        pair = png_bytes(before_after_picture(data["before"], data["after"], channel))
         st.image(pair, caption=f"{layer} channel {channel}: left before LRN, right after", output_format="PNG")
         download_buttons(fig=pair, name=f"lrn_{layer}_channel_{channel}")
 

@@ -12,7 +12,8 @@ from explorer.curves import (
     figure1_summary,
     figure1_sweep_rows,
 )
-from pages.common import current_model, download_buttons, show_notice
+from pages.state import current_model
+from pages.widgets import download_buttons, show_notice
 
 SESSION_RUNS = "relu_tanh_session_runs"  # list of {"label": str, "results": dict}, this session only
 COMMITTED_LABEL = "committed result"

@@ -9,7 +9,7 @@ import streamlit as st
 from alexnet.errors import CheckpointError
 from alexnet.paths import runs_root
 from alexnet.train import METRICS_FILE
-from explorer.activations import conv_layers, feature_stages
+from explorer.activations import feature_stages
 from explorer.curves import (
     curve_rows,
     curves_figure,
@@ -21,9 +21,11 @@ from explorer.curves import (
     summary_numbers,
 )
 from explorer.figures import png_bytes
-from explorer.kernels import kernel_grid, kernel_scores, tower_summary
+from explorer.kernels import conv_weights, kernel_grid, kernel_scores, tower_summary
 from explorer.models import LoadedModel, ModelOption, load_model
-from pages.common import cached_layer_view, current_model, download_buttons, image_picker, show_notice
+from pages.caching import cached_layer_view
+from pages.state import current_model
+from pages.widgets import download_buttons, image_picker, show_notice
 
 
 @st.cache_data(ttl=20, show_spinner=False)
@@ -42,14 +44,14 @@ def _snapshot(path: str, label: str, mtime_ns: int) -> LoadedModel:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _kernels_png(model_key: str, _snapshot_model: LoadedModel, contrast: str) -> bytes:
-    weight = conv_layers(_snapshot_model.model)["conv1"].weight
+    weight = conv_weights(_snapshot_model.model, "conv1")
     return png_bytes(kernel_grid(weight, contrast, towers=_snapshot_model.towers))  # type: ignore[arg-type]
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _kernel_summary(model_key: str, _snapshot_model: LoadedModel) -> list[dict]:
     """Per tower: share of oriented conv1 kernels and mean colour specificity (explorer.kernels)."""
-    weight = conv_layers(_snapshot_model.model)["conv1"].weight
+    weight = conv_weights(_snapshot_model.model, "conv1")
     return tower_summary(kernel_scores(weight, towers=_snapshot_model.towers))
 
 

@@ -1,0 +1,126 @@
+"""Cached computations the pages share: activations, layer views, PNGs, thumbnails.
+
+Keys are the model's key and the image's SHA-256; the objects themselves (``_loaded``, ``_image``) are
+not hashed, so identical requests from any session reuse the result. Defined here, not in the page
+scripts: a page's module-level code runs on every rerun, and a cache decorator applied afresh computes
+its function key (source hashing) on first use, every rerun.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+from PIL import Image
+
+from explorer.activations import top_k
+from explorer.display import channel_picture, draw_layer, forward_pass, thumbnail_jpeg
+from explorer.figures import png_bytes
+from explorer.kernels import conv_weights, kernel_image, kernel_slices
+from explorer.models import LoadedModel
+
+__all__ = [
+    "cached_activations",
+    "cached_channel_png",
+    "cached_input_png",
+    "cached_kernel_png",
+    "cached_layer_view",
+    "cached_thumbnail",
+    "cached_top_k",
+    "precompute_layer_views",
+]
+
+
+@st.cache_data(max_entries=16, show_spinner="Running the network on the image ...")
+def cached_activations(model_key: str, image_hash: str, _loaded: LoadedModel, _image: Image.Image) -> dict[str, Any]:
+    """One forward pass: ``explorer.display.forward_pass`` ({"input", "maps", "logits"})."""
+    return forward_pass(_loaded.model, _image, _loaded.data_stats)
+
+
+# Resources, not data: grids, PNG bytes and small statistics arrays that pages only read, and
+# st.cache_data would copy (unpickle) them on every rerun of every session. 240 entries = 16
+# image/model/contrast combinations of 15 layers; a grid is at most ~0.3 MB (one byte per pixel).
+@st.cache_resource(max_entries=240, ttl=3600, show_spinner=False)
+def _layer_grid(
+    model_key: str,
+    image_hash: str,
+    layer: str,
+    normalise: str,
+    _loaded: LoadedModel,
+    _image: Image.Image,
+    _act: Any = None,  # the layer's (C, H, W) array, when the caller already has it
+) -> dict[str, Any]:
+    if _act is None:
+        _act = cached_activations(model_key, image_hash, _loaded, _image)["maps"][layer]
+    return draw_layer(_act, normalise)  # type: ignore[arg-type]
+
+
+@st.cache_resource(max_entries=240, ttl=3600, show_spinner=False)
+def _layer_view(
+    model_key: str, image_hash: str, layer: str, normalise: str, _loaded: LoadedModel, _image: Image.Image
+) -> dict[str, Any]:
+    drawn = _layer_grid(model_key, image_hash, layer, normalise, _loaded, _image)
+    return {"png": png_bytes(drawn["grid"]), "shape": drawn["shape"], "stats": drawn["stats"]}
+
+
+def cached_layer_view(
+    model_key: str, image_hash: str, layer: str, normalise: str, _loaded: LoadedModel, _image: Image.Image
+) -> dict[str, Any]:
+    """What a page shows for one layer: {"png": grid PNG, "shape": (C, H, W), "stats": channel_stats}.
+
+    The grid itself is drawn once per (model, image, layer, contrast) and shared read-only (see
+    ``precompute_layer_views``); its PNG is written the first time a page shows it (~3 ms).
+    """
+    return _layer_view(model_key, image_hash, layer, normalise, _loaded, _image)
+
+
+@st.cache_resource(max_entries=16, ttl=3600, show_spinner="Drawing the feature maps of every layer ...")
+def precompute_layer_views(
+    model_key: str, image_hash: str, normalise: str, _loaded: LoadedModel, _image: Image.Image
+) -> bool:
+    """Draw every layer's grid and statistics in one go, so later layer switches only write one PNG.
+
+    Reads the activations once instead of once per layer. PNG encoding waits until a layer is shown:
+    writing all 15 PNGs up front was most of the upload's time (BENCHMARKS.md, row 4). Returns True
+    (the marker that it ran).
+    """
+    maps = cached_activations(model_key, image_hash, _loaded, _image)["maps"]
+    for layer, act in maps.items():
+        _layer_grid(model_key, image_hash, layer, normalise, _loaded, _image, _act=act)
+    return True
+
+
+@st.cache_data(max_entries=1024, show_spinner=False)
+def cached_channel_png(
+    model_key: str, image_hash: str, layer: str, channel: int, _loaded: LoadedModel, _image: Image.Image
+) -> bytes:
+    """One feature map enlarged to about 280 pixels (its own contrast)."""
+    act = cached_activations(model_key, image_hash, _loaded, _image)["maps"][layer]
+    return png_bytes(channel_picture(act, channel))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_input_png(model_key: str, image_hash: str, _loaded: LoadedModel, _image: Image.Image) -> bytes:
+    """The 227x227 crop the network sees, as PNG."""
+    return png_bytes(cached_activations(model_key, image_hash, _loaded, _image)["input"])
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def cached_kernel_png(model_key: str, conv: str, channel: int, _loaded: LoadedModel) -> bytes:
+    """The kernel that produces ``channel`` of ``conv``: conv1 in colour, deeper ones as input slices."""
+    weight = conv_weights(_loaded.model, conv)
+    if conv == "conv1":
+        return png_bytes(kernel_image(weight, channel, scale=16))
+    return png_bytes(kernel_slices(weight, channel, "shared", scale=8))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_top_k(model_key: str, image_hash: str, k: int, _loaded: LoadedModel, _image: Image.Image) -> list[dict]:
+    logits = cached_activations(model_key, image_hash, _loaded, _image)["logits"]
+    return top_k(logits, k, _loaded.class_names)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_thumbnail(image_hash: str, width: int, _image: Image.Image) -> bytes:
+    """JPEG of the image at exactly ``width`` pixels wide, made once per image (not on every rerun)."""
+    return thumbnail_jpeg(_image, width)

@@ -1,0 +1,143 @@
+"""Widgets the pages share: the image picker, the model notice, PNG/thumbnail display, download buttons."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import streamlit as st
+from PIL import Image
+
+from explorer.figures import csv_bytes, png_bytes
+from explorer.images import UPLOAD_TYPES, sample_images
+from explorer.models import LoadedModel
+from pages.caching import cached_thumbnail
+from pages.state import accept_image, current_image
+
+__all__ = ["download_buttons", "image_picker", "show_notice", "show_png", "show_thumbnail"]
+
+_IMAGE_SOURCE_STATE = "explorer_image_source"  # the picker's source, shared by every page's picker
+_IMAGE_SOURCES = ("Sample images", "Upload", "Camera")
+DEFAULT_SAMPLE = "cat"  # explorer/samples/cat.jpg: a tabby cat, an ImageNet class
+
+
+def show_notice(loaded: LoadedModel) -> None:
+    """The plain notice every page shows about the model (untrained, not the paper's network ...)."""
+    if loaded.notice:
+        st.info(loaded.notice, icon=":material/info:")
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _read_sample(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def image_picker(key: str) -> tuple[Image.Image, str] | None:
+    """Choose an image by upload, camera or sample gallery; returns (image, image_hash) or None.
+
+    The choice is the session's, not the page's: it persists in st.session_state across pages, so
+    every page shows the same image until the user picks another. ``key`` keeps the widgets of
+    different pages apart.
+    """
+    source = st.session_state.get(_IMAGE_SOURCE_STATE, _IMAGE_SOURCES[0])
+    source = st.radio(
+        "Image source",
+        _IMAGE_SOURCES,
+        index=_IMAGE_SOURCES.index(source),
+        horizontal=True,
+        key=f"{key}_image_source",
+    )
+    st.session_state[_IMAGE_SOURCE_STATE] = source
+    current = current_image()
+    if source == "Sample images":
+        samples = sample_images()
+        if not samples:
+            st.warning("No sample images found; upload one instead.")
+        else:
+            names = list(samples)
+            if current is not None and current.name in samples:
+                index = names.index(current.name)
+            else:
+                index = names.index(DEFAULT_SAMPLE) if DEFAULT_SAMPLE in samples else 0
+            name = st.columns([1, 2])[0].selectbox("Sample image", names, index=index, key=f"{key}_sample")
+            if current is None or current.name != name or current.source != "sample":
+                accept_image(_read_sample(str(samples[name])), name, "sample")
+    elif source == "Upload":
+        upload = st.file_uploader(
+            "Upload an image (JPEG, PNG, WebP or BMP)", type=list(UPLOAD_TYPES), key=f"{key}_upload"
+        )
+        if upload is not None:
+            accept_image(upload.getvalue(), upload.name, "upload")
+    else:
+        shot = st.camera_input("Take a picture", key=f"{key}_camera")
+        if shot is not None:
+            accept_image(shot.getvalue(), "camera picture", "camera")
+    chosen = current_image()
+    if chosen is None:
+        return None
+    if source != "Sample images" and chosen.source == "sample":
+        st.caption(f"Still showing the sample image {chosen.name!r} until you pick another.")
+    return chosen.image, chosen.hash
+
+
+def show_png(png: bytes, caption: str | None = None, width: int | str = "content") -> None:
+    """``st.image`` for ready-made PNG bytes.
+
+    ``output_format="PNG"`` matters: with the default "auto", Streamlit decodes opaque PNG bytes and
+    re-encodes them as JPEG on every rerun (tens of milliseconds, and JPEG smears kernel pixels).
+    """
+    st.image(png, caption=caption, width=width, output_format="PNG")
+
+
+def show_thumbnail(image: Image.Image, image_hash: str, caption: str, width: int = 260) -> None:
+    """The user's image at ``width`` pixels, encoded once per image."""
+    st.image(cached_thumbnail(image_hash, width, image), caption=caption, width=width, output_format="JPEG")
+
+
+def download_buttons(
+    *,
+    fig: Any = None,
+    csv_rows: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None,
+    name: str,
+    key: str | None = None,
+) -> None:
+    """PNG (of ``fig``: bytes, a uint8 numpy image, a matplotlib figure, or a callable returning one)
+    and CSV (of ``csv_rows``: rows or columns) download buttons side by side.
+
+    Clicking downloads without rerunning the page. A PNG that is not ready-made bytes, and the CSV, are
+    written only when the button is clicked.
+    """
+    key = key or name
+    with st.container(horizontal=True, gap="small"):
+        if fig is not None:
+            # Always deferred: the bytes are produced (or, if ready-made, handed over) only on click,
+            # so a rerun neither renders a figure nor hashes a large PNG into the media store.
+            data: Callable[[], bytes]
+            if isinstance(fig, (bytes, bytearray)):
+                ready = bytes(fig)
+                data = lambda: ready  # noqa: E731
+            elif callable(fig) and not hasattr(fig, "savefig"):
+                data = lambda: png_bytes(fig())  # noqa: E731
+            else:
+                data = lambda: png_bytes(fig)  # noqa: E731
+            st.download_button(
+                "PNG",
+                data=data,
+                file_name=f"{name}.png",
+                mime="image/png",
+                key=f"download_png_{key}",
+                on_click="ignore",
+                icon=":material/download:",
+            )
+        if csv_rows is not None:
+            # Deferred like the PNG: writing the CSV on every rerun cost a few ms for nothing.
+            st.download_button(
+                "CSV",
+                data=lambda: csv_bytes(csv_rows),
+                file_name=f"{name}.csv",
+                mime="text/csv",
+                key=f"download_csv_{key}",
+                on_click="ignore",
+                icon=":material/download:",
+            )

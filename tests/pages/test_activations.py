@@ -1,0 +1,102 @@
+"""AppTest for the Activations page: every layer, the widgets, uploads, and drawing each grid once."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.pages.conftest import assert_ran, image_captions, image_urls, metrics, on_activations, subheaders
+
+
+def png_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.slow
+def test_activations_page_shows_every_layer_and_reacts_to_widgets():
+    at = on_activations()
+    assert at.radio(key="activations_image_source").value == "Sample images"
+    assert at.selectbox(key="activations_sample").value == "cat"
+    assert "conv1 + ReLU: 96 feature maps of 55x55" in subheaders(at)
+    assert "untrained" in " ".join(c.value for c in at.caption)  # no predictions from an untrained model
+    layer = at.selectbox(key="activations_layer")
+    assert layer.options == [
+        "conv1 (before activation)", "conv1 + ReLU", "conv1 after LRN", "conv1 after pooling",
+        "conv2 (before activation)", "conv2 + ReLU", "conv2 after LRN", "conv2 after pooling",
+        "conv3 (before activation)", "conv3 + ReLU", "conv4 (before activation)", "conv4 + ReLU",
+        "conv5 (before activation)", "conv5 + ReLU", "conv5 after pooling",
+    ]  # fmt: skip
+
+    grid = image_urls(at)[2]  # original, network input, then the layer grid
+    at.radio(key="activations_normalise").set_value("shared").run()
+    assert image_urls(at)[2] != grid
+
+    at.selectbox(key="activations_layer").set_value("pool2").run()
+    assert_ran(at)
+    assert "conv2 after pooling: 256 feature maps of 13x13" in subheaders(at)
+    assert "conv2 kernel 0: its 48 input slices of 5x5 (blue < 0 < red)" in image_captions(at)
+
+    before = metrics(at)
+    at.number_input(key="activations_channel").set_value(200).run()
+    assert_ran(at)
+    assert metrics(at) != before
+
+    # A layer with fewer channels than the chosen one: the channel is clamped, not an error.
+    at.selectbox(key="activations_layer").set_value("lrn1").run()
+    assert_ran(at)
+    assert at.number_input(key="activations_channel").value == 95
+
+    at.selectbox(key="activations_sample").set_value("coffee").run()
+    assert_ran(at)
+    assert image_captions(at)[0] == "coffee (432x288)"
+
+
+@pytest.mark.slow
+def test_activations_upload_good_and_bad_images():
+    at = on_activations()
+    at.radio(key="activations_image_source").set_value("Upload").run()
+    assert_ran(at)
+    stripes = np.zeros((240, 320, 3), np.uint8)
+    stripes[:, ::8] = 255
+    at.file_uploader(key="activations_upload").upload("stripes.png", png_bytes(stripes), "image/png").run()
+    assert_ran(at)
+    assert image_captions(at)[0] == "stripes.png (320x240)"
+    shown = image_urls(at)
+
+    at.file_uploader(key="activations_upload").set_value(("broken.jpg", b"\xff\xd8\xff\xe0 truncated", "image/jpeg"))
+    at.run()
+    assert_ran(at)
+    assert any("broken.jpg was not used" in e.value for e in at.error)
+    assert image_urls(at)[:3] == shown[:3]  # the previous image stays, the page keeps working
+    assert "conv1 + ReLU: 96 feature maps of 55x55" in subheaders(at)
+
+    at.radio(key="activations_image_source").set_value("Camera").run()
+    assert_ran(at)
+    assert at.camera_input(key="activations_camera").label == "Take a picture"
+    assert image_captions(at)[0] == "stripes.png (320x240)"  # until a picture is taken
+
+
+@pytest.mark.slow
+def test_activations_page_draws_every_layer_once_per_image(monkeypatch):
+    # "All grids ready" on upload: every layer's grid is drawn in the first run; a switch draws nothing.
+    import pages.caching as caching
+
+    for cached in (caching._layer_grid, caching._layer_view, caching.precompute_layer_views):
+        cached.clear()
+    drawn: list[tuple[int, ...]] = []
+    draw = caching.draw_layer
+    monkeypatch.setattr(caching, "draw_layer", lambda act, normalise: drawn.append(act.shape) or draw(act, normalise))
+    at = on_activations()
+    assert len(drawn) == 15 and drawn[0] == (96, 55, 55) and drawn[-1] == (256, 6, 6)
+    at.selectbox(key="activations_layer").set_value("pool5").run()
+    assert_ran(at)
+    assert "conv5 after pooling: 256 feature maps of 6x6" in subheaders(at)
+    assert len(drawn) == 15
+    at.radio(key="activations_normalise").set_value("shared").run()
+    assert_ran(at)
+    assert len(drawn) == 30  # the other contrast: every layer again

@@ -1,0 +1,94 @@
+"""AppTest for the ReLU vs tanh page: without a result, with a committed one plus a live run, conditions."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from alexnet import relu_tanh
+from alexnet.data.cifar10 import TORCHVISION_FOLDER, TORCHVISION_TEST, TORCHVISION_TRAIN, load_cifar10
+from tests.pages.conftest import assert_ran, metrics, page
+
+
+def _write_tiny_cifar(root: Path, per_batch: int = 120) -> Path:
+    """A torchvision-layout CIFAR-10 with a few random images per batch (enough to exercise the page)."""
+    folder = root / TORCHVISION_FOLDER
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in (*TORCHVISION_TRAIN, TORCHVISION_TEST):
+        batch = {"data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8),
+                 "labels": rng.integers(0, 10, per_batch).tolist()}
+        (folder / name).write_bytes(pickle.dumps(batch, protocol=2))
+    return root
+
+
+TINY = dict(train_images=500, test_images=100, eval_train_images=100, sweep_train_images=200, max_epochs=1,
+            threads=1)
+
+
+@pytest.fixture
+def tiny_cifar(tmp_path, monkeypatch):
+    # Requested after conftest's autouse _fresh_machine, so this data root wins.
+    root = _write_tiny_cifar(tmp_path / "data" / "cifar10")
+    monkeypatch.setenv("ALEXNET_DATA_ROOT", str(root.parent))
+    return root
+
+
+def test_relu_tanh_page_without_a_committed_result(tmp_path, monkeypatch):
+    monkeypatch.setattr(relu_tanh, "RESULTS_DIR", tmp_path / "no-results")
+    at = page("relu_tanh.py")
+    at.run()
+    assert_ran(at)
+    assert any("No committed result yet" in info.value for info in at.info)
+    assert at.button(key="FormSubmitter:relu_tanh_quick-Run") is not None
+
+
+@pytest.mark.slow
+def test_relu_tanh_page_shows_the_committed_result_and_overlays_a_live_run(tmp_path, monkeypatch, tiny_cifar):
+    # A genuine results file, made by the experiment itself on the tiny data set.
+    committed_dir = tmp_path / "results"
+    relu_tanh.run_experiment(relu_tanh.ReluTanhConfig.quick(**TINY), data=load_cifar10(tiny_cifar),
+                             out_dir=committed_dir, command="test")
+    monkeypatch.setattr(relu_tanh, "RESULTS_DIR", committed_dir)
+    at = page("relu_tanh.py")
+    at.run()
+    assert_ran(at)
+    assert "tanh / ReLU epochs to 25% training error" in metrics(at)
+    assert at.multiselect(key="relu_tanh_overlay").value == ["committed result"]
+    runs_table = at.dataframe[0].value
+    assert set(runs_table["activation"]) == {"relu", "tanh"}
+
+    # The live run: the smallest settings, on the tiny data set (ALEXNET_DATA_ROOT).
+    at.select_slider(key="relu_tanh_images").set_value(500)
+    at.slider(key="relu_tanh_epochs").set_value(1)
+    at.button(key="FormSubmitter:relu_tanh_quick-Run").click().run()
+    assert_ran(at)
+    assert not at.error, [e.value for e in at.error]
+    assert any("Finished session run 1" in s.value for s in at.success)
+    overlay = at.multiselect(key="relu_tanh_overlay")
+    assert overlay.value == ["committed result", "session run 1 (500 images, 1 epochs, 1 seed(s))"]
+    # The session run stays for the session: a rerun still offers it.
+    at.run()
+    assert len(at.multiselect(key="relu_tanh_overlay").options) == 2
+
+
+def test_relu_tanh_page_shows_what_moves_the_ratio(tmp_path, monkeypatch, tiny_cifar):
+    committed_dir = tmp_path / "results"
+    config = relu_tanh.ReluTanhConfig.quick(**TINY, conditions=("tanh-lr-0.01",))
+    relu_tanh.run_experiment(config, data=load_cifar10(tiny_cifar), out_dir=committed_dir, command="test")
+    assert (committed_dir / "figure1_tanh-lr-0.01.png").is_file()
+    monkeypatch.setattr(relu_tanh, "RESULTS_DIR", committed_dir)
+    at = page("relu_tanh.py")
+    at.run()
+    assert_ran(at)
+    conditions = at.dataframe[2].value  # runs, sweep, then the conditions table
+    assert list(conditions["condition"]) == ["baseline", "baseline", "tanh-lr-0.01", "tanh-lr-0.01"]
+    assert set(conditions["measure"]) == {"running", "post_epoch"}
+    assert list(conditions["tanh_lr"])[2:] == [0.01, 0.01]
+    at.selectbox(key="relu_tanh_condition").select("tanh-lr-0.01").run()
+    at.radio(key="relu_tanh_measure").set_value("post_epoch").run()
+    assert_ran(at)
+    assert not at.exception

@@ -1,0 +1,44 @@
+"""AppTest for the Training page: no runs, and a run whose epoch slider changes what is shown."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.explorer.test_curves import make_run_folder
+from tests.pages.conftest import assert_ran, images, metrics, page
+
+
+def test_training_page_without_runs_says_so():
+    at = page("training.py")
+    at.run()
+    assert_ran(at)
+    assert any("No training runs found" in info.value for info in at.info)
+
+
+@pytest.mark.slow
+def test_training_epoch_slider_changes_the_shown_epoch(tmp_path):
+    make_run_folder(tmp_path / "runs", "tiny", epochs=3, snapshot_epochs=(0, 2))
+    at = page("training.py")
+    at.run()
+    assert_ran(at)
+    assert at.selectbox(key="training_run").value == "run tiny"
+    assert metrics(at)["epochs completed"] == "3"
+    # The snapshot's conv1 in numbers: a share in percent and a specificity in [0, 1].
+    assert metrics(at)["oriented kernels"].endswith("%")
+    assert 0 <= float(metrics(at)["mean colour specificity"]) <= 1
+    slider = at.select_slider(key="training_epoch")
+    assert list(slider.options) == ["0", "2"] and slider.value == 2
+    assert any("Showing epoch 2" in m.value for m in at.markdown)
+    assert any("At the end of epoch 2" in c.value for c in at.caption)
+    shown = images(at)
+    assert sorted(c.split(":")[0] for c in shown) == ["conv1 + ReLU after epoch 2", "conv1 kernels after epoch 2"]
+
+    at.select_slider(key="training_epoch").set_value(0).run()
+    assert_ran(at)
+    assert any("Showing epoch 0" in m.value for m in at.markdown)
+    # the kernels and the activations are drawn again from the epoch-0 weights: new pictures
+    again = images(at)
+    assert sorted(c.split(":")[0] for c in again) == ["conv1 + ReLU after epoch 0", "conv1 kernels after epoch 0"]
+    assert set(again.values()).isdisjoint(shown.values())
+    # the epoch-0 snapshot holds initial weights, and the page says so
+    assert any("Untrained: this checkpoint holds the initial weights" in i.value for i in at.info)
