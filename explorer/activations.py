@@ -1,12 +1,14 @@
 """What every layer of a model computes for one image (no Streamlit).
 
 ``capture_activations`` runs one forward pass with forward hooks on the feature layers and returns
-detached copies of their outputs. Hooks rather than ``torchvision.models.feature_extraction``: the
-model is shared by every session of the dashboard and must stay untouched, and hooks leave it
-exactly as it was (they are removed in ``finally``). Measured on this project's 2-vCPU machine
-(paper two-tower model, one 227x227 image, best of 5): plain forward 1.13 s, forward with hooks on
-all 15 feature layers plus the copies 1.30 s; ``create_feature_extractor`` cannot even build the
-extractor here: FX tracing stops at the LRN layer's data-dependent control flow (TraceError).
+detached copies of their outputs; its ``replace`` swaps a layer's output for that pass only (the LRN
+analysis runs the network with other LRN settings this way). Hooks rather than
+``torchvision.models.feature_extraction``: the model is shared by every session of the dashboard and
+must stay untouched, and hooks leave it exactly as it was (they are removed in ``finally``). Measured
+on this project's 2-vCPU machine (paper two-tower model, one 227x227 image, best of 5): plain forward
+1.13 s, forward with hooks on all 15 feature layers plus the copies 1.30 s; ``create_feature_extractor``
+cannot even build the extractor here: FX tracing stops at the LRN layer's data-dependent control
+flow (TraceError).
 
 Copies matter, but only where something would overwrite a captured tensor: the paper's ReLUs run in
 place (``nn.ReLU(inplace=True)``), so the tensor a conv layer returns is overwritten by the next
@@ -25,10 +27,9 @@ Layers get canonical names whatever the model (the paper's ``AlexNet`` or torchv
 
 from __future__ import annotations
 
-import functools
 import threading
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -37,6 +38,8 @@ import torch
 from torch import Tensor, nn
 
 from alexnet.lrn import LocalResponseNorm
+from explorer import colormaps
+from explorer.grids import tile
 
 __all__ = [
     "LOGITS",
@@ -48,7 +51,6 @@ __all__ = [
     "feature_grid",
     "feature_grid_indexed",
     "feature_stages",
-    "grid_shape",
     "model_lock",
     "top_k",
 ]
@@ -124,16 +126,19 @@ def model_lock(model: nn.Module) -> threading.Lock:
         return lock
 
 
-_model_lock = model_lock  # the earlier private name, still used by explorer.lrn_analysis
-
-
 def _storage(tensor: Tensor) -> int:
     """Address of the tensor's storage: equal for views of one storage (writing into one changes the other)."""
     return tensor.untyped_storage().data_ptr()
 
 
 @torch.no_grad()
-def capture_activations(model: nn.Module, x: Tensor, layers: Iterable[str] | None = None) -> dict[str, Tensor]:
+def capture_activations(
+    model: nn.Module,
+    x: Tensor,
+    layers: Iterable[str] | None = None,
+    *,
+    replace: Mapping[str, Callable[[Tensor], Tensor] | None] | None = None,
+) -> dict[str, Tensor]:
     """Outputs of the named feature layers (default: all, plus ``"logits"``) for input ``x``.
 
     Returns detached tensors, in execution order, holding the values each layer produced. Each owns
@@ -141,22 +146,40 @@ def capture_activations(model: nn.Module, x: Tensor, layers: Iterable[str] | Non
     model keeps, so changing one changes nothing else. The model must be in eval mode (dropout would
     make the result random) and is left exactly as it was: no hooks remain, even if the forward pass
     fails.
+
+    ``replace`` changes what the network continues with after a feature layer, for this pass only:
+    ``{name: fn}`` continues with ``fn(output)`` (``fn`` must not write into its argument, which may
+    be a captured tensor); ``{name: None}`` leaves the layer out, continuing with the layer's input
+    (refused for an in-place layer, whose input is already overwritten when hooks see it). A replaced
+    layer is still captured as the layer itself computed it, before the replacement.
     """
     if model.training:
         raise ValueError("capture_activations needs a model in eval mode (call model.eval() first)")
     stages = feature_stages(model)
+    replace = dict(replace or {})
     wanted = [s.name for s in stages] + [LOGITS] if layers is None else list(layers)
-    known = {s.name for s in stages} | {LOGITS}
-    unknown = [name for name in wanted if name not in known]
+    known = {s.name for s in stages}
+    unknown = [name for name in wanted if name not in known | {LOGITS}]
+    unknown += [name for name in replace if name not in known]
     if unknown:
         raise KeyError(f"unknown layers {unknown}; known: {', '.join(s.name for s in stages)}, {LOGITS}")
+    for stage in stages:
+        if stage.name in replace and replace[stage.name] is None and getattr(stage.module, "inplace", False):
+            raise ValueError(f"{stage.name} works in place: its input is gone, so it cannot be left out")
     captured: dict[str, Tensor] = {}
     storage_of: dict[str, int] = {}  # name -> _storage(captured[name]), computed once per tensor
 
-    def keep(name: str):
-        def hook(_module: nn.Module, _inputs: tuple, output: Tensor) -> None:
-            captured[name] = output.detach()
-            storage_of[name] = _storage(output)
+    def hook_for(name: str):
+        keep, swap, fn = name in wanted, name in replace, replace.get(name)
+
+        def hook(_module: nn.Module, inputs: tuple, output: Tensor) -> Tensor | None:
+            if keep:
+                captured[name] = output.detach()
+                storage_of[name] = _storage(output)
+            if not swap:
+                return None
+            # A forward hook's return value takes the place of the module's output for the rest of the pass.
+            return inputs[0] if fn is None else fn(output)
 
         return hook
 
@@ -170,12 +193,13 @@ def capture_activations(model: nn.Module, x: Tensor, layers: Iterable[str] | Non
                 captured[name] = captured[name].clone()
                 storage_of[name] = _storage(captured[name])
 
+    # Every hook of the pass is registered here and removed in ``finally``, under the model's lock.
     with model_lock(model):
         handles = []
         try:
             for stage in stages:
-                if stage.name in wanted:
-                    handles.append(stage.module.register_forward_hook(keep(stage.name)))
+                if stage.name in wanted or stage.name in replace:
+                    handles.append(stage.module.register_forward_hook(hook_for(stage.name)))
             for module in model.modules():
                 if getattr(module, "inplace", False) is True:
                     handles.append(module.register_forward_pre_hook(copy_before_overwrite))
@@ -222,37 +246,6 @@ def channel_stats(act: Tensor | np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def grid_shape(channels: int, cols: int | None = None) -> tuple[int, int]:
-    """(rows, cols) of the tiling: near-square, wider than tall."""
-    if cols is None:
-        cols = int(np.ceil(np.sqrt(channels)))
-    cols = max(1, min(cols, channels))
-    return int(np.ceil(channels / cols)), cols
-
-
-def _colormap_lut(name: str) -> np.ndarray:
-    from matplotlib import colormaps
-
-    return (colormaps[name](np.linspace(0.0, 1.0, 256))[:, :3] * 255).round().astype(np.uint8)
-
-
-@functools.lru_cache(maxsize=8)
-def _colormap_palette(name: str) -> tuple[np.ndarray, np.ndarray]:
-    """(palette, index of each level): the colormap's distinct colours plus white as the last entry.
-
-    256 levels of viridis hold only 254 distinct uint8 colours, so the palette with white fits a
-    PNG palette (at most 256 entries) and the image encodes as one byte per pixel, exactly.
-    Cached and read-only.
-    """
-    colours, index_of_level = np.unique(_colormap_lut(name), axis=0, return_inverse=True)
-    palette = np.concatenate([colours, np.full((1, 3), 255, dtype=np.uint8)])
-    dtype = np.uint8 if len(palette) <= 256 else np.uint16
-    index_of_level = index_of_level.reshape(-1).astype(dtype)
-    palette.setflags(write=False)
-    index_of_level.setflags(write=False)
-    return palette, index_of_level
-
-
 @dataclass(frozen=True)
 class PaletteImage:
     """An image as palette indices (H, W) and the palette (K, 3) uint8: ``palette[indices]`` is the RGB.
@@ -274,8 +267,11 @@ class PaletteImage:
         return self.palette[self.indices]
 
 
-def _levels(a: np.ndarray, normalise: Normalise) -> np.ndarray:
-    """uint8 (C, H, W) levels 0..255 of float32 maps, per channel or over the whole layer."""
+def _levels(act: Tensor | np.ndarray, normalise: Normalise, channels: Sequence[int] | None) -> np.ndarray:
+    """uint8 (C, H, W) levels 0..255 of the chosen channels, ranged per channel or over the whole layer."""
+    a = _as_chw(act).astype(np.float32, copy=False)
+    if channels is not None:
+        a = a[list(channels)]
     if normalise == "per-channel":
         lo = a.min(axis=(1, 2), keepdims=True)
         hi = a.max(axis=(1, 2), keepdims=True)
@@ -284,27 +280,7 @@ def _levels(a: np.ndarray, normalise: Normalise) -> np.ndarray:
         hi = np.full((1, 1, 1), a.max(), dtype=np.float32)
     else:
         raise ValueError(f"normalise must be 'per-channel' or 'shared', got {normalise!r}")
-    span = hi - lo
-    # (a - lo) / span * 255 in one float32 temporary, in place; a constant map (span 0) gives 0 / 1 = 0,
-    # the bottom of the range. Same operations in the same order as the earlier np.where version.
-    unit = np.subtract(a, lo, dtype=np.float32)
-    unit /= np.where(span > 0, span, np.float32(1))
-    unit *= np.float32(255)
-    np.rint(unit, out=unit)
-    np.clip(unit, 0, 255, out=unit)
-    return unit.astype(np.uint8)
-
-
-def _tile(tiles: np.ndarray, rows: int, cols: int, pad: int, fill: int) -> np.ndarray:
-    """(C, h, w) tiles laid out row by row on a (rows, cols) grid, ``pad`` pixels of ``fill`` between them."""
-    c, h, w = tiles.shape
-    cells = np.full((rows * cols, h + pad, w + pad), fill, dtype=tiles.dtype)
-    cells[:c, :h, :w] = tiles
-    # (rows, cols, h+pad, w+pad) -> (rows, h+pad, cols, w+pad): one copy instead of a loop over tiles.
-    canvas = (
-        cells.reshape(rows, cols, h + pad, w + pad).transpose(0, 2, 1, 3).reshape(rows * (h + pad), cols * (w + pad))
-    )
-    return np.ascontiguousarray(canvas[: canvas.shape[0] - pad, : canvas.shape[1] - pad])
+    return colormaps.levels(a, lo, hi)
 
 
 def feature_grid_indexed(
@@ -321,15 +297,9 @@ def feature_grid_indexed(
 
     The colormap is applied to the palette (at most 257 colours), not to every pixel.
     """
-    a = _as_chw(act).astype(np.float32, copy=False)
-    if channels is not None:
-        a = a[list(channels)]
-    palette, index_of_level = _colormap_palette(colormap)
-    indices = index_of_level[_levels(a, normalise)]
-    if scale > 1:
-        indices = indices.repeat(scale, axis=1).repeat(scale, axis=2)
-    rows, ncols = grid_shape(indices.shape[0], cols)
-    return PaletteImage(_tile(indices, rows, ncols, pad, fill=len(palette) - 1), palette)
+    palette, index_of_level = colormaps.palette(colormap)
+    indices = index_of_level[_levels(act, normalise, channels)]
+    return PaletteImage(tile(indices, cols=cols, pad=pad, scale=scale, fill=len(palette) - 1), palette)
 
 
 def feature_grid(
@@ -354,14 +324,7 @@ def feature_grid(
         return feature_grid_indexed(
             act, normalise=normalise, cols=cols, pad=pad, scale=scale, colormap=colormap, channels=channels
         ).rgb()
-    a = _as_chw(act).astype(np.float32, copy=False)
-    if channels is not None:
-        a = a[list(channels)]
-    levels = _levels(a, normalise)
-    if scale > 1:
-        levels = levels.repeat(scale, axis=1).repeat(scale, axis=2)
-    rows, ncols = grid_shape(levels.shape[0], cols)
-    return _tile(levels, rows, ncols, pad, fill=255)
+    return tile(_levels(act, normalise, channels), cols=cols, pad=pad, scale=scale, fill=255)
 
 
 def top_k(logits: Tensor | np.ndarray, k: int, class_names: Sequence[str] | None) -> list[dict]:

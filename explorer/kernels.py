@@ -32,6 +32,9 @@ from typing import Literal
 import numpy as np
 from torch import Tensor, nn
 
+from explorer.colormaps import diverging
+from explorer.grids import tile
+
 __all__ = [
     "channel_slices",
     "colour_specificity",
@@ -44,18 +47,11 @@ __all__ = [
     "orientation_selectivity",
     "oriented_share",
     "random_orientation_threshold",
-    "tile",
     "tower_summary",
     "towers_split",
 ]
 
 Contrast = Literal["per-kernel", "shared"]
-
-# Diverging map for single-channel weights: negative blue, zero white, positive red (no matplotlib
-# needed for a three-colour ramp).
-_NEG = np.array([33, 102, 172], dtype=np.float32)
-_MID = np.array([247, 247, 247], dtype=np.float32)
-_POS = np.array([178, 24, 43], dtype=np.float32)
 
 
 def _numpy(weight: Tensor | np.ndarray) -> np.ndarray:
@@ -64,21 +60,13 @@ def _numpy(weight: Tensor | np.ndarray) -> np.ndarray:
     return np.asarray(weight, dtype=np.float32)
 
 
-def tile(tiles: np.ndarray, *, cols: int | None = None, pad: int = 1, scale: int = 1, fill: int = 255) -> np.ndarray:
-    """Tile (N, h, w[, 3]) uint8 images into one grid image, ``pad`` pixels of ``fill`` between them."""
-    n, h, w = tiles.shape[:3]
-    if scale > 1:
-        tiles = tiles.repeat(scale, axis=1).repeat(scale, axis=2)
-        h, w = h * scale, w * scale
-    if cols is None:
-        cols = int(np.ceil(np.sqrt(n)))
-    cols = max(1, min(cols, n))
-    rows = int(np.ceil(n / cols))
-    canvas = np.full((rows * (h + pad) - pad, cols * (w + pad) - pad, *tiles.shape[3:]), fill, dtype=np.uint8)
-    for i in range(n):
-        r, c = divmod(i, cols)
-        canvas[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = tiles[i]
-    return canvas
+def _bound(w: np.ndarray, contrast: Contrast) -> np.ndarray:
+    """Largest absolute value per kernel (first axis) or over the whole layer, broadcastable against ``w``."""
+    if contrast == "per-kernel":
+        return np.abs(w).max(axis=tuple(range(1, w.ndim)), keepdims=True)
+    if contrast == "shared":
+        return np.full((1,) * w.ndim, np.abs(w).max(), dtype=np.float32)
+    raise ValueError(f"contrast must be 'per-kernel' or 'shared', got {contrast!r}")
 
 
 def _rgb_tiles(w: np.ndarray, contrast: Contrast) -> np.ndarray:
@@ -87,12 +75,7 @@ def _rgb_tiles(w: np.ndarray, contrast: Contrast) -> np.ndarray:
     Each kernel is scaled symmetrically around zero (by its largest absolute weight, or the
     layer's for ``"shared"``), so mid-grey always means zero and colours keep their sign.
     """
-    if contrast == "per-kernel":
-        bound = np.abs(w).max(axis=(1, 2, 3), keepdims=True)
-    elif contrast == "shared":
-        bound = np.full((1, 1, 1, 1), np.abs(w).max(), dtype=np.float32)
-    else:
-        raise ValueError(f"contrast must be 'per-kernel' or 'shared', got {contrast!r}")
+    bound = _bound(w, contrast)
     bound = np.where(bound > 0, bound, 1.0)
     unit = 0.5 + 0.5 * w / bound
     return np.clip(np.round(unit * 255), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
@@ -144,22 +127,8 @@ def kernel_image(
     return tile(_rgb_tiles(w[index : index + 1], contrast), pad=0, scale=scale)
 
 
-def _diverging(values: np.ndarray, bound: np.ndarray) -> np.ndarray:
-    """Map values to blue (negative) - white (0) - red (positive), uint8 RGB in a new last axis."""
-    bound = np.where(bound > 0, bound, 1.0)
-    t = np.clip(values / bound, -1.0, 1.0)[..., None]
-    rgb = np.where(t >= 0, _MID + t * (_POS - _MID), _MID + (-t) * (_NEG - _MID))
-    return np.clip(np.round(rgb), 0, 255).astype(np.uint8)
-
-
 def _diverging_tiles(slices: np.ndarray, contrast: Contrast) -> np.ndarray:
-    if contrast == "per-kernel":
-        bound = np.abs(slices).max(axis=(1, 2), keepdims=True)
-    elif contrast == "shared":
-        bound = np.full((1, 1, 1), np.abs(slices).max(), dtype=np.float32)
-    else:
-        raise ValueError(f"contrast must be 'per-kernel' or 'shared', got {contrast!r}")
-    return _diverging(slices, bound)
+    return diverging(slices, _bound(slices, contrast))
 
 
 def channel_slices(

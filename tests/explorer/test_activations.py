@@ -23,9 +23,10 @@ from explorer.activations import (
     feature_grid,
     feature_grid_indexed,
     feature_stages,
-    grid_shape,
+    model_lock,
     top_k,
 )
+from explorer.grids import grid_shape
 
 PAPER_STAGES = [
     "conv1", "relu1", "lrn1", "pool1", "conv2", "relu2", "lrn2", "pool2",
@@ -152,6 +153,53 @@ def test_hooks_are_removed_when_the_forward_pass_fails(model):
     with pytest.raises(RuntimeError):
         capture_activations(model, torch.zeros(1, 3, 20, 20))  # too small for the network
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
+
+
+def small_net() -> nn.Module:
+    """conv -> in-place ReLU -> max-pool, with a forward that flattens: a paper-like stack in miniature."""
+    torch.manual_seed(0)
+    net = nn.Sequential()
+    net.features = nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU(inplace=True), nn.MaxPool2d(2))
+    net.forward = lambda t: net.features(t).flatten(1)  # type: ignore[method-assign]
+    return net.eval()
+
+
+def test_a_replaced_output_is_what_the_network_continues_with():
+    net = small_net()
+    x = torch.randn(1, 1, 9, 9)
+    acts = capture_activations(net, x, ["conv1", "relu1", "pool1", LOGITS], replace={"relu1": lambda t: 1 - t})
+    with torch.no_grad():
+        conv = net.features[0](x)
+    assert torch.equal(acts["conv1"], conv)
+    assert torch.equal(acts["relu1"], F.relu(conv))  # captured as the layer computed it, before the swap
+    assert torch.equal(acts["pool1"], F.max_pool2d(1 - F.relu(conv), 2))
+    assert torch.equal(acts[LOGITS], acts["pool1"].flatten(1))
+    with torch.no_grad():
+        assert torch.equal(net(x), F.max_pool2d(F.relu(conv), 2).flatten(1))  # the swap lasted one pass
+
+
+def test_a_layer_left_out_passes_its_input_on(model, x):
+    ablation = AlexNet(num_classes=10, towers=2, lrn=False, init=False)
+    ablation.load_state_dict(model.state_dict())  # LRN has no weights: the same network without it
+    acts = capture_activations(model, x, ["lrn1", "pool5"], replace={"lrn1": None, "lrn2": None})
+    with torch.no_grad():
+        assert torch.equal(acts["pool5"], ablation.eval().features(x))
+        assert torch.equal(acts["lrn1"], model.layer("lrn1")(F.relu(model.layer("conv1")(x))))
+    with pytest.raises(ValueError, match="in place"):
+        capture_activations(small_net(), torch.zeros(1, 1, 9, 9), replace={"relu1": None})
+    with pytest.raises(KeyError, match="unknown layers"):
+        capture_activations(model, x, ["pool5"], replace={LOGITS: None})
+
+
+def test_hooks_are_removed_when_a_replacement_fails(model, x):
+    def fail(_t: torch.Tensor) -> torch.Tensor:
+        raise RuntimeError("replacement failed")
+
+    with pytest.raises(RuntimeError, match="replacement failed"):
+        capture_activations(model, x, ["conv1"], replace={"relu3": fail})
+    assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
+    assert not model_lock(model).locked()  # and the model is free for the next capture
+    assert list(capture_activations(model, x, ["pool1"])) == ["pool1"]
 
 
 def test_returned_tensors_are_copies(model, x):

@@ -8,6 +8,7 @@ import torch
 from torchvision.models import alexnet as torchvision_alexnet
 
 from alexnet.model import AlexNet
+from explorer.grids import tile
 from explorer.kernels import (
     channel_slices,
     colour_specificity,
@@ -20,7 +21,6 @@ from explorer.kernels import (
     orientation_selectivity,
     oriented_share,
     random_orientation_threshold,
-    tile,
     tower_summary,
     towers_split,
 )
@@ -107,11 +107,6 @@ def test_orientation_selectivity_edge_cases():
 
 
 # ---- pictures ------------------------------------------------------------------------------------
-
-
-def test_tile_places_images_row_by_row():
-    tiles = np.arange(3, dtype=np.uint8).reshape(3, 1, 1) * 10
-    assert tile(tiles, cols=2, pad=1, fill=255).tolist() == [[0, 255, 10], [255, 255, 255], [20, 255, 255]]
 
 
 def test_kernel_grid_two_towers_side_by_side():

@@ -1,0 +1,31 @@
+"""explorer.grids: the one tiler, by hand, for grey tiles, RGB tiles and palette indices."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from explorer.grids import grid_shape, tile
+
+
+def test_tile_places_images_row_by_row():
+    tiles = np.arange(3, dtype=np.uint8).reshape(3, 1, 1) * 10
+    assert tile(tiles, cols=2, pad=1, fill=255).tolist() == [[0, 255, 10], [255, 255, 255], [20, 255, 255]]
+
+
+def test_grid_is_near_square_and_wider_than_tall():
+    assert grid_shape(3) == (2, 2)
+    assert grid_shape(90) == (9, 10)  # ten columns (ceil of sqrt 90), nine rows
+    assert grid_shape(5, cols=9) == (1, 5)  # never more columns than images
+    assert grid_shape(7, cols=0) == (7, 1)
+
+
+def test_rgb_tiles_scale_and_keep_their_dtype():
+    rgb = np.zeros((2, 1, 1, 3), dtype=np.uint8)
+    rgb[1] = (1, 2, 3)
+    grid = tile(rgb, pad=1, scale=2, fill=9)
+    assert grid.shape == (2, 5, 3) and grid.dtype == np.uint8
+    assert grid[:, :2].tolist() == [[[0, 0, 0]] * 2] * 2
+    assert (grid[:, 2] == 9).all() and grid[1, 4].tolist() == [1, 2, 3]
+    # Palette indices beyond 255 stay as they are: the tiler never narrows the dtype.
+    indices = np.full((1, 2, 2), 300, dtype=np.uint16)
+    assert tile(indices, pad=0).dtype == np.uint16 and (tile(indices, pad=0) == 300).all()
