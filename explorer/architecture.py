@@ -283,9 +283,17 @@ def measured_comparison() -> list[dict[str, str]]:
     return comparison_rows(paper, tv, towers)
 
 
-def _bar_data(table: list[dict[str, Any]]) -> tuple[list[str], list[int], list[int]]:
+def _bar_data(table: list[dict[str, Any]]) -> tuple[list[str], list[tuple[str, str, list[int], list[float]]]]:
+    """Layer names and one panel per count: (series name, panel title, exact counts, millions)."""
     rows = weight_layers(table)
-    return [r["layer"] for r in rows], [r["params"] for r in rows], [r["mult_adds"] for r in rows]
+    panels = [
+        (label, f"{label}{per} (millions)", counts, [c / 1e6 for c in counts])
+        for label, per, counts in (
+            ("parameters", "", [r["params"] for r in rows]),
+            ("multiply-adds", " per image", [r["mult_adds"] for r in rows]),
+        )
+    ]
+    return [r["layer"] for r in rows], panels
 
 
 def bars_figure(table: list[dict[str, Any]], title: str = ""):
@@ -293,12 +301,11 @@ def bars_figure(table: list[dict[str, Any]], title: str = ""):
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    names, params, macs = _bar_data(table)
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("parameters (millions)", "multiply-adds per image (millions)"))
-    fig.add_trace(go.Bar(x=names, y=[p / 1e6 for p in params], name="parameters",
-                         hovertemplate="%{x}: %{customdata:,} parameters<extra></extra>", customdata=params), 1, 1)
-    fig.add_trace(go.Bar(x=names, y=[m / 1e6 for m in macs], name="multiply-adds",
-                         hovertemplate="%{x}: %{customdata:,} multiply-adds<extra></extra>", customdata=macs), 1, 2)
+    names, panels = _bar_data(table)
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[panel_title for _, panel_title, _, _ in panels])
+    for i, (label, _, counts, millions) in enumerate(panels):
+        fig.add_trace(go.Bar(x=names, y=millions, name=label, customdata=counts,
+                             hovertemplate=f"%{{x}}: %{{customdata:,}} {label}<extra></extra>"), 1, i + 1)
     fig.update_layout(title=title or None, showlegend=False, height=360, margin={"t": 60, "b": 30})
     return fig
 
@@ -307,13 +314,12 @@ def bars_matplotlib(table: list[dict[str, Any]], title: str = ""):
     """The same bars as ``bars_figure`` as a matplotlib Figure (for PNG downloads)."""
     from matplotlib.figure import Figure
 
-    names, params, macs = _bar_data(table)
+    names, panels = _bar_data(table)
     fig = Figure(figsize=(9, 3.4), dpi=110)
-    for i, (values, label) in enumerate(((params, "parameters (millions)"),
-                                         (macs, "multiply-adds per image (millions)"))):
-        ax = fig.add_subplot(1, 2, i + 1)
-        ax.bar(names, [v / 1e6 for v in values], color="#1f4e9c" if i == 0 else "#c0392b")
-        ax.set_title(label, fontsize=9)
+    for i, ((_, panel_title, _, millions), colour) in enumerate(zip(panels, ("#1f4e9c", "#c0392b"), strict=True)):
+        ax = fig.add_subplot(1, len(panels), i + 1)
+        ax.bar(names, millions, color=colour)
+        ax.set_title(panel_title, fontsize=9)
         ax.tick_params(axis="x", labelsize=8)
     if title:
         fig.suptitle(title, fontsize=10)

@@ -112,6 +112,30 @@ def csv_bytes(rows: Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any] | n
     return buffer.getvalue().encode("utf-8")
 
 
+def _bar_traces(
+    series: Mapping[str, Sequence[float] | np.ndarray],
+    colour: Sequence[Any] | np.ndarray | None,
+    colour_label: str,
+    count: int,
+) -> tuple[list[tuple[str, np.ndarray, np.ndarray]], bool]:
+    """What a bar chart draws, whatever draws it: (name, positions into x, heights) per trace, and
+    whether the traces stand side by side at each position.
+
+    One trace per series (side by side), or, for a single series with ``colour``, one trace per
+    colour group (in order of first appearance) holding that group's bars (never two at a position).
+    """
+    if colour is not None and len(series) == 1:
+        ((_, values),) = series.items()
+        values = np.asarray(values)
+        groups = np.asarray(colour)
+        groups_of_bars = [
+            (f"{colour_label} {group}".strip(), np.flatnonzero(groups == group), values[groups == group])
+            for group in dict.fromkeys(groups.tolist())
+        ]
+        return groups_of_bars, False
+    return [(name, np.arange(count), np.asarray(values)) for name, values in series.items()], True
+
+
 def bar_chart(
     x: Sequence[Any] | np.ndarray,
     series: Mapping[str, Sequence[float] | np.ndarray],
@@ -131,24 +155,10 @@ def bar_chart(
     import plotly.graph_objects as go
 
     xs = np.asarray(x)
-    traces = []
-    if colour is not None and len(series) == 1:
-        ((name, values),) = series.items()
-        values = np.asarray(values)
-        groups = np.asarray(colour)
-        for group in dict.fromkeys(groups.tolist()):
-            mask = groups == group
-            traces.append(
-                {
-                    "type": "bar",
-                    "x": xs[mask].tolist(),
-                    "y": values[mask].tolist(),
-                    "name": f"{colour_label} {group}".strip(),
-                }
-            )
-    else:
-        for name, values in series.items():
-            traces.append({"type": "bar", "x": xs.tolist(), "y": np.asarray(values).tolist(), "name": name})
+    traces = [
+        {"type": "bar", "x": xs[at].tolist(), "y": heights.tolist(), "name": name}
+        for name, at, heights in _bar_traces(series, colour, colour_label, len(xs))[0]
+    ]
     layout = {
         "height": height,
         "margin": {"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
@@ -179,21 +189,15 @@ def bar_chart_png(
 
     fig = Figure(figsize=(10, 3.6), layout="constrained")
     ax = fig.add_subplot()
-    xs = np.arange(len(x))
-    if colour is not None and len(series) == 1:
-        ((name, values),) = series.items()
-        values = np.asarray(values)
-        groups = np.asarray(colour)
-        for group in dict.fromkeys(groups.tolist()):
-            mask = groups == group
-            ax.bar(xs[mask], values[mask], width=0.9, label=f"{colour_label} {group}".strip())
-    else:
-        width = 0.9 / max(1, len(series))
-        for i, (name, values) in enumerate(series.items()):
-            ax.bar(xs + (i - (len(series) - 1) / 2) * width, np.asarray(values), width=width, label=name)
+    traces, side_by_side = _bar_traces(series, colour, colour_label, len(x))
+    width = 0.9 / max(1, len(traces)) if side_by_side else 0.9
+    for i, (name, at, heights) in enumerate(traces):
+        offset = (i - (len(traces) - 1) / 2) * width if side_by_side else 0.0
+        ax.bar(at + offset, heights, width=width, label=name)
     if len(x) <= 32:
         rotate = len(x) > 10
-        ax.set_xticks(xs, [str(v) for v in x], rotation=45 if rotate else 0, ha="right" if rotate else "center")
+        ticks = np.arange(len(x))
+        ax.set_xticks(ticks, [str(v) for v in x], rotation=45 if rotate else 0, ha="right" if rotate else "center")
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
