@@ -23,6 +23,7 @@ import torch
 
 from alexnet.errors import CheckpointError
 from alexnet.model import AlexNet, ModelConfig
+from alexnet.runs import CHECKPOINT_FILE
 
 FORMAT = "alexnet-explorer/1"
 
@@ -60,9 +61,27 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, **extra: An
     return atomic_save({"format": FORMAT, "model": model.state_dict(), "config": config, **extra}, path)
 
 
-def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read a checkpoint safely, or raise ``CheckpointError`` with a one-line reason."""
+def resolve_checkpoint(path: str | os.PathLike) -> Path:
+    """The checkpoint file ``path`` names: ``path`` itself, or a run folder's ``checkpoint.pt``.
+
+    A folder without that file raises ``CheckpointError`` saying what was expected.
+    """
     path = Path(path)
+    if not path.is_dir():
+        return path
+    if not (path / CHECKPOINT_FILE).is_file():
+        raise CheckpointError(
+            f"{path} is a folder without {CHECKPOINT_FILE}: expected a checkpoint file or a run folder holding one"
+        )
+    return path / CHECKPOINT_FILE
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read a checkpoint file, or a run folder's ``checkpoint.pt``, safely.
+
+    Raises ``CheckpointError`` with a one-line reason when it cannot.
+    """
+    path = resolve_checkpoint(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
     try:

@@ -18,7 +18,7 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from alexnet.train import list_runs, list_snapshots, read_metrics
+from alexnet.runs import list_runs, list_snapshots, read_metrics
 
 __all__ = [
     "SERIES",

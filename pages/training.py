@@ -8,7 +8,7 @@ import streamlit as st
 
 from alexnet.errors import CheckpointError
 from alexnet.paths import runs_root
-from alexnet.train import METRICS_FILE
+from alexnet.runs import METRICS_FILE
 from explorer.activations import feature_stages
 from explorer.curves import (
     curve_rows,

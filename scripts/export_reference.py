@@ -23,9 +23,10 @@ import numpy as np
 import torch
 
 from alexnet.checkpoint import load_checkpoint, model_from_checkpoint
+from alexnet.evaluate import evaluate_checkpoint
 from alexnet.paths import REPO_ROOT, data_root
 from alexnet.reference import REFERENCE_DIR, export_reference
-from alexnet.train import evaluate_checkpoint, list_snapshots, read_metrics
+from alexnet.runs import list_snapshots, read_metrics
 from explorer.kernels import kernel_grid, kernel_scores, random_orientation_threshold, tower_summary
 
 # A kernel counts as "oriented" when it is more oriented than 99% of random Gaussian kernels of its

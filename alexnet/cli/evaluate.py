@@ -34,8 +34,8 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from alexnet.evaluate import evaluate_checkpoint
     from alexnet.paths import data_root
-    from alexnet.train import evaluate_checkpoint
 
     crops = {"centre": ("centre",), "ten": ("ten_crop",), "both": ("centre", "ten_crop")}[args.crops]
     results = evaluate_checkpoint(

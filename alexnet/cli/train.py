@@ -96,7 +96,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, bool]:
     only the options given on the command line change it.
     """
     from alexnet.errors import TrainError
-    from alexnet.train import CONFIG_FILE, run_dir_for
+    from alexnet.runs import CONFIG_FILE, run_dir_for
 
     given = {k: v for k, v in vars(args).items() if k in _CONFIG_FIELDS and v is not None}
     base: dict[str, Any] = {}

@@ -7,6 +7,7 @@ import torch
 
 from alexnet import AlexNet, CheckpointError, load_checkpoint, model_from_checkpoint, save_checkpoint
 from alexnet.checkpoint import atomic_save
+from alexnet.runs import CHECKPOINT_FILE
 
 
 class _RunsCodeWhenUnpickled:
@@ -69,6 +70,19 @@ def test_foreign_checkpoint_is_named_as_such(tmp_path):
         load_checkpoint(path)
     with pytest.raises(CheckpointError, match="not found"):
         load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_a_run_folder_loads_its_checkpoint_file(tmp_path):
+    run = tmp_path / "my-run"
+    save_checkpoint(run / CHECKPOINT_FILE, AlexNet(num_classes=4), epoch=7)
+    assert load_checkpoint(run)["epoch"] == 7
+    assert load_checkpoint(str(run))["epoch"] == 7
+    empty = tmp_path / "empty-run"
+    empty.mkdir()
+    with pytest.raises(CheckpointError) as raised:
+        load_checkpoint(empty)
+    message = str(raised.value)
+    assert "\n" not in message and str(empty) in message and CHECKPOINT_FILE in message
 
 
 def test_weights_that_do_not_fit(tmp_path):

@@ -17,15 +17,10 @@ from alexnet.checkpoint import FORMAT, CheckpointError, load_checkpoint, model_f
 from alexnet.cli import main
 from alexnet.cli.train import config_from_args
 from alexnet.data import EvalPreset, dataset_stats, load_image_folder
+from alexnet.evaluate import evaluate_checkpoint
+from alexnet.metrics import topk_errors
 from alexnet.model import AlexNet
-from alexnet.train import (
-    CHECKPOINT_FILE,
-    CONFIG_FILE,
-    evaluate_checkpoint,
-    list_snapshots,
-    read_metrics,
-    topk_errors,
-)
+from alexnet.runs import CHECKPOINT_FILE, CONFIG_FILE, list_snapshots, read_metrics
 from tests.alexnet.test_train import CLASS_NAMES, make_image_folder
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""Training loop, evaluation, run folders, checkpoints/snapshots, determinism and resume (on tiny data)."""
+"""Training loop: train_one_epoch, fit's run folder, checkpoints/snapshots, determinism and resume (on tiny data)."""
 
 from __future__ import annotations
 
@@ -13,21 +13,12 @@ from torch import nn
 
 from alexnet.checkpoint import FORMAT, load_checkpoint, model_from_checkpoint
 from alexnet.config import TrainConfig
-from alexnet.data import DatasetStats, EvalPreset
+from alexnet.data import DatasetStats
+from alexnet.errors import TrainError
+from alexnet.inputs import iterate_batches
 from alexnet.model import AlexNet
-from alexnet.train import (
-    CHECKPOINT_FILE,
-    TrainError,
-    epoch_indices,
-    evaluate,
-    fit,
-    iterate_batches,
-    list_runs,
-    list_snapshots,
-    read_metrics,
-    topk_errors,
-    topk_wrong,
-)
+from alexnet.runs import CHECKPOINT_FILE, list_snapshots, read_metrics
+from alexnet.train import epoch_indices, fit, train_one_epoch
 
 CLASS_NAMES = {"n001": "red thing", "n002": "green thing", "n003": "blue thing"}
 
@@ -55,22 +46,7 @@ def tiny_config(data: Path, runs: Path, **overrides) -> TrainConfig:
     return TrainConfig(**{**values, **overrides})
 
 
-# --- metrics ---------------------------------------------------------------------------------------
-
-
-def test_topk_hand_checked():
-    scores = torch.tensor([
-        [0.1, 0.5, 0.2, 0.0, 0.3, 0.9],  # target 5: top-1 right
-        [0.9, 0.1, 0.2, 0.3, 0.4, 0.5],  # target 1: lowest score -> wrong in top-1 and top-5
-        [0.0, 0.2, 0.1, 0.9, 0.3, 0.4],  # target 4: 3rd best -> top-1 wrong, top-5 right
-    ])
-    targets = torch.tensor([5, 1, 4])
-    assert topk_wrong(scores, targets, (1, 5)) == [2, 1]
-    assert topk_errors(scores, targets) == pytest.approx((2 / 3, 1 / 3))
-    # fewer classes than k: every target is inside the top k
-    assert topk_errors(scores[:, :3], torch.tensor([0, 1, 2]), (1, 5))[1] == 0.0
-    with pytest.raises(ValueError):
-        topk_errors(scores[:0], targets[:0])
+# --- epoch order --------------------------------------------------------------------------------------
 
 
 def test_epoch_indices_shards_are_disjoint_equal_and_reseeded_per_epoch():
@@ -83,86 +59,6 @@ def test_epoch_indices_shards_are_disjoint_equal_and_reseeded_per_epoch():
     assert torch.equal(single, epoch_indices(11, seed=3, epoch=1))
     assert not torch.equal(single, epoch_indices(11, seed=3, epoch=2))
     assert not torch.equal(single, epoch_indices(11, seed=4, epoch=1))
-
-
-def test_iterate_batches_slices_in_index_order():
-    images = torch.arange(5)[:, None].expand(5, 2)
-    targets = torch.arange(5)
-    got = [t.tolist() for _, t in iterate_batches(images, targets, 2, torch.tensor([4, 0, 3, 1, 2]))]
-    assert got == [[4, 0], [3, 1], [2]]
-    assert [t.tolist() for _, t in iterate_batches(images, targets, 3)] == [[0, 1, 2], [3, 4]]
-
-
-# --- evaluate ----------------------------------------------------------------------------------------
-
-
-class CornerReader(nn.Module):
-    """Two logits from each crop's top-left and bottom-right pixel (red channel): position matters."""
-
-    def forward(self, x):
-        return torch.stack([x[:, 0, 0, 0], x[:, 0, -1, -1]], dim=1) / 50.0
-
-
-def _zero_stats(size: int) -> DatasetStats:
-    return DatasetStats(torch.zeros(3, size, size), torch.ones(3), torch.eye(3))
-
-
-def test_evaluate_centre_and_ten_crop_against_direct_computation():
-    generator = torch.Generator().manual_seed(0)
-    images = torch.randint(0, 256, (7, 3, 12, 12), dtype=torch.uint8, generator=generator)
-    targets = torch.tensor([0, 1, 0, 1, 1, 0, 1])
-    preset = EvalPreset(_zero_stats(12), crop_size=8)
-    model = CornerReader()
-    device = torch.device("cpu")
-
-    centre = evaluate(model, iterate_batches(images, targets, 3), preset, device=device)
-    expected = topk_errors(model(preset(images)), targets, (1, 5))
-    assert (centre["top1_error"], centre["top5_error"]) == pytest.approx(expected)
-    assert centre["images"] == 7
-
-    ten = evaluate(model, iterate_batches(images, targets, 4), preset, device=device, ten_crop=True)
-    averaged = torch.stack([model(preset.ten_crop(images[i : i + 1])[0]).softmax(1).mean(0) for i in range(7)])
-    assert ten["top1_error"] == pytest.approx(topk_errors(averaged, targets, (1,))[0])
-    # the ten-crop average is of softmax outputs, not of logits: check it picks the same as a by-hand average
-    assert 0.0 <= ten["top1_error"] <= 1.0 and ten["top5_error"] == 0.0
-
-
-def test_evaluate_restores_training_mode():
-    model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 2), nn.Dropout(0.5))
-    model.train()
-    images = torch.zeros(2, 3, 8, 8, dtype=torch.uint8)
-    evaluate(model, [(images, torch.tensor([0, 1]))], EvalPreset(_zero_stats(8), crop_size=8),
-             device=torch.device("cpu"))
-    assert model.training
-
-
-# --- run folders ---------------------------------------------------------------------------------------
-
-
-def test_read_metrics_tolerates_only_a_torn_last_line(tmp_path):
-    assert read_metrics(tmp_path) == []
-    (tmp_path / "metrics.jsonl").write_text('{"epoch": 1}\n{"epoch": 2}\n{"epoch": 3, "lo', encoding="utf-8")
-    assert read_metrics(tmp_path) == [{"epoch": 1}, {"epoch": 2}]
-    (tmp_path / "metrics.jsonl").write_text('{"epoch": 1}\n{"ep\n{"epoch": 3}\n', encoding="utf-8")
-    with pytest.raises(ValueError, match="line 2"):
-        read_metrics(tmp_path)
-
-
-def test_list_snapshots_and_runs(tmp_path):
-    run = tmp_path / "a"
-    (run / "snapshots").mkdir(parents=True)
-    for name in ("epoch_000.pt", "epoch_012.pt", "epoch_003.pt", "notes.txt", "epoch_x.pt"):
-        (run / "snapshots" / name).write_bytes(b"")
-    assert list_snapshots(run) == {0: run / "snapshots/epoch_000.pt", 3: run / "snapshots/epoch_003.pt",
-                                   12: run / "snapshots/epoch_012.pt"}
-    assert list(list_snapshots(run)) == [0, 3, 12]
-    assert list_snapshots(tmp_path / "missing") == {}
-    (run / "config.json").write_text("{}")
-    (tmp_path / "b").mkdir()
-    (tmp_path / "b" / "metrics.jsonl").write_text("")
-    (tmp_path / "not-a-run").mkdir()
-    assert list_runs(tmp_path) == [tmp_path / "a", tmp_path / "b"]
-    assert list_runs(tmp_path / "nowhere") == []
 
 
 # --- fit ---------------------------------------------------------------------------------------------
@@ -252,7 +148,6 @@ def test_fit_refuses_bad_data_with_one_line_errors(tmp_path):
 
 def test_train_one_epoch_steps_once_per_batch_and_reports_weighted_means():
     from alexnet.optim import PaperSGD
-    from alexnet.train import train_one_epoch
 
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 4 * 4, 3))
@@ -289,7 +184,6 @@ def test_train_one_epoch_steps_once_per_batch_and_reports_weighted_means():
 def test_bf16_autocast_and_channels_last_train_the_paper_model_on_cpu():
     from alexnet.data import TrainPreset
     from alexnet.optim import PaperSGD
-    from alexnet.train import train_one_epoch
 
     torch.manual_seed(0)
     model = AlexNet(num_classes=3, towers=2).to(memory_format=torch.channels_last)

@@ -1,4 +1,4 @@
-"""Data-parallel training: `torchrun --nproc_per_node=2` on CPU (gloo) on tiny data."""
+"""One-process defaults, device choice, and data-parallel training: `torchrun --nproc_per_node=2` on CPU (gloo)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,33 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from alexnet.checkpoint import load_checkpoint
-from alexnet.train import CHECKPOINT_FILE, list_snapshots, read_metrics
+from alexnet.distributed import DistInfo, init_distributed, resolve_device
+from alexnet.errors import TrainError
+from alexnet.runs import CHECKPOINT_FILE, list_snapshots, read_metrics
 from tests.alexnet.test_train import make_image_folder
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def test_without_torchrun_a_process_is_a_one_process_job(monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    dist = init_distributed("cpu")
+    assert dist == DistInfo() and dist.is_main and not dist.enabled
+    dist.barrier()  # no process group: a no-op, not an error
+    assert dist.sum([1.5, 2], torch.device("cpu")) == [1.5, 2]
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert init_distributed("auto") == DistInfo()
+
+
+def test_resolve_device(monkeypatch):
+    assert resolve_device("cpu") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("cpu")
+    with pytest.raises(TrainError, match="CUDA is not available"):
+        resolve_device("cuda:0")
 
 
 @pytest.mark.slow
