@@ -4,7 +4,8 @@ A run folder is what ``alexnet train`` writes (see ``alexnet.train``): ``metrics
 with one record per epoch and ``snapshots/epoch_NNN.pt`` with the conv layers at chosen
 epochs. The bundled reference model (``alexnet.reference.REFERENCE_DIR``) is laid out the
 same way. Reading the files is ``alexnet.train``'s job (``read_metrics``, ``list_snapshots``,
-``list_runs``); this module turns the records into curves, tables and figures.
+``list_runs``); this module turns the records into curves, tables and figures. The Figure 1
+(ReLU vs tanh) results have their own module, ``explorer.figure1``.
 """
 
 from __future__ import annotations
@@ -28,11 +29,6 @@ __all__ = [
     "curves_figure",
     "curves_matplotlib",
     "epoch_record",
-    "figure1_best_supported_row",
-    "figure1_condition_rows",
-    "figure1_run_rows",
-    "figure1_summary",
-    "figure1_sweep_rows",
     "list_snapshots",
     "lr_drop_epochs",
     "read_metrics",
@@ -208,116 +204,3 @@ def summary_numbers(records: list[dict[str, Any]]) -> dict[str, Any]:
     best = min(scored) if scored else (None, None)
     return {"last_epoch": columns["epoch"][-1], "last_val_top1": top1[-1], "last_val_top5": top5[-1],
             "best_val_top1": best[0], "best_epoch": best[1]}
-
-
-# --- Figure 1 (ReLU vs tanh) results: tables for the dashboard ------------------------------------------------
-# The results dict is alexnet.relu_tanh's results.json; these functions only read it.
-
-
-def _decision(results: dict[str, Any]) -> str:
-    measure = results.get("error_measure") or {}
-    return measure.get("decision", "running") if isinstance(measure, dict) else str(measure)
-
-
-def figure1_summary(results: dict[str, Any]) -> dict[str, Any]:
-    """The headline of a Figure 1 result: status, the tanh/ReLU ratio (mean, min, max, seeds) and provenance."""
-    ratio = results.get("ratio") or {}
-    data = results.get("data") or {}
-    return {
-        "status": results.get("status", "complete"),
-        "ratio_mean": ratio.get("mean"),
-        "ratio_min": ratio.get("min"),
-        "ratio_max": ratio.get("max"),
-        "seeds": ratio.get("n"),
-        "error_measure": _decision(results),
-        "command": results.get("command"),
-        "wall_time_s": results.get("wall_time_s"),
-        "device": results.get("device"),
-        "train_images": data.get("train_images"),
-        "created_utc": results.get("created_utc"),
-    }
-
-
-def figure1_run_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per final run: activation, seed, lr, epochs to 25% (whole and interpolated), last errors."""
-    decision = _decision(results)
-    rows = []
-    for run in results.get("runs", []):
-        errors = run.get("train_error") or []
-        rows.append({
-            "activation": run.get("activation"),
-            "seed": run.get("seed"),
-            "lr": run.get("lr"),
-            "epochs_to_25": (run.get("epochs_to_25") or {}).get(decision),
-            "epochs_to_25_interpolated": (run.get("epochs_to_25_interpolated") or {}).get(decision),
-            "epochs_run": len(errors),
-            "last_train_error": errors[-1] if errors else None,
-            "test_error": run.get("test_error"),
-            "diverged": run.get("diverged"),
-        })
-    return rows
-
-
-def figure1_sweep_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per (activation, learning rate) of the sweep: its score and whether it was chosen."""
-    chosen = results.get("chosen_lr") or {}
-    rows = []
-    for activation, sweep in (results.get("sweep") or {}).items():
-        curves = sweep.get("curves") or {}
-        for lr in sweep.get("lrs", []):
-            key = f"{lr:g}"
-            curve = curves.get(key) or {}
-            rows.append({
-                "activation": activation,
-                "lr": lr,
-                "score": (sweep.get("scores") or {}).get(key),
-                "diverged": curve.get("diverged"),
-                "chosen": chosen.get(activation) == lr,
-            })
-    return rows
-
-
-def _epochs_to_25_by_seed(runs: list[dict[str, Any]], activation: str, measure: str) -> str:
-    """Seed and epochs pairs such as ``0: 5, 1: 6`` (``-`` where a run stopped above 25%)."""
-    return ", ".join(f"{r.get('seed')}: {(r.get('epochs_to_25') or {}).get(measure) or '-'}"
-                     for r in runs if r.get("activation") == activation)
-
-
-def figure1_condition_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """What moves the ratio: one row per condition (the baseline first) and error measure.
-
-    Each row: the learning rates used, epochs to 25% per seed for ReLU and tanh (None where a run ended
-    above 25%), the tanh/ReLU ratio over the seeds where both got there, and otherwise the smallest
-    lower bound (tanh stopped above 25%: the ratio is at least its epochs + 1 over ReLU's).
-    """
-    groups = [("baseline", "the sweep's choices", results)] + [
-        (c.get("name"), c.get("note", ""), c) for c in results.get("conditions") or []]
-    rows = []
-    for name, note, group in groups:
-        runs = group.get("runs") or []
-        for measure, ratio in (group.get("ratio_by_measure") or {}).items():
-            lower = (ratio.get("lower_bound_per_seed") or {}).values()
-            rows.append({
-                "condition": name,
-                "note": note,
-                "measure": measure,
-                "relu_lr": (group.get("chosen_lr") or {}).get("relu"),
-                "tanh_lr": (group.get("chosen_lr") or {}).get("tanh"),
-                "relu_epochs_to_25": _epochs_to_25_by_seed(runs, "relu", measure),
-                "tanh_epochs_to_25": _epochs_to_25_by_seed(runs, "tanh", measure),
-                "ratio_mean": ratio.get("mean"),
-                "ratio_min": ratio.get("min"),
-                "ratio_max": ratio.get("max"),
-                "seeds_both_reached": ratio.get("n") or 0,
-                "ratio_at_least": min(lower) if lower else None,
-            })
-    return rows
-
-
-def figure1_best_supported_row(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The row of ``figure1_condition_rows`` whose ratio rests on the most seeds (first such row; None if none).
-
-    A display default, not a choice of result: every row stays in the table.
-    """
-    reached = [row for row in rows if row["seeds_both_reached"]]
-    return max(reached, key=lambda row: row["seeds_both_reached"]) if reached else None

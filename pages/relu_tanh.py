@@ -5,12 +5,15 @@ from __future__ import annotations
 import streamlit as st
 
 from alexnet.errors import DataError
-from explorer.curves import (
+from explorer.figure1 import (
+    curves_table,
     figure1_best_supported_row,
     figure1_condition_rows,
     figure1_run_rows,
     figure1_summary,
     figure1_sweep_rows,
+    matplotlib_figure,
+    plotly_figure,
 )
 from pages.state import current_model
 from pages.widgets import download_buttons, show_notice
@@ -115,8 +118,8 @@ def _show_conditions(results: dict) -> None:
     measures = list(MEASURE_LABELS)
     measure = right.radio("Training error measure", measures, format_func=MEASURE_LABELS.get, horizontal=True,
                           key="relu_tanh_measure", index=measures.index(best["measure"]) if best else 0)
-    st.plotly_chart(relu_tanh.plotly_figure(results, measure=measure, condition=name), key="relu_tanh_condition_fig")
-    download_buttons(fig=lambda: relu_tanh.matplotlib_figure(results, measure, name),
+    st.plotly_chart(plotly_figure(results, measure=measure, condition=name), key="relu_tanh_condition_fig")
+    download_buttons(fig=lambda: matplotlib_figure(results, measure, name),
                      name=f"relu_tanh_{name}_{measure}")
 
 
@@ -195,15 +198,15 @@ selected = [entry for entry in available if entry["label"] in chosen]
 if not selected:
     st.info("Choose at least one result to draw.")
     st.stop()
-fig = relu_tanh.plotly_figure([entry["results"] for entry in selected] if len(selected) > 1
-                              else selected[0]["results"])
+fig = plotly_figure([entry["results"] for entry in selected] if len(selected) > 1
+                    else selected[0]["results"])
 st.plotly_chart(fig, key="relu_tanh_figure")
 if len(selected) > 1:
     st.caption("Overlay: " + "; ".join(f"run {i + 1} = {entry['label']}" for i, entry in enumerate(selected))
                + ". The PNG download is the first of them in the paper's style.")
 first = selected[0]["results"]
-download_buttons(fig=lambda: relu_tanh.matplotlib_figure(first),
-                 csv_rows=relu_tanh.curves_table([entry["results"] for entry in selected]), name="relu_tanh_figure1")
+download_buttons(fig=lambda: matplotlib_figure(first),
+                 csv_rows=curves_table([entry["results"] for entry in selected]), name="relu_tanh_figure1")
 
 for entry in session_runs:
     if entry["label"] in chosen:

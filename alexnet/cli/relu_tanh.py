@@ -11,15 +11,15 @@ from typing import Any
 
 
 def register(subparsers) -> None:
-    # TODO(split): import these from the torch-free config module once relu_tanh is a package.
-    from alexnet.relu_tanh import KNOWN_CONDITIONS, MEASURES, RESULTS_DIR
+    # The torch-free config module, so that `alexnet relu-tanh --help` answers without loading torch.
+    from alexnet.relu_tanh.config import KNOWN_CONDITIONS, MEASURES, RESULTS_DIR
 
     p = subparsers.add_parser(
         "relu-tanh",
         help="reproduce Figure 1: epochs to 25%% training error on CIFAR-10, ReLU vs tanh",
         description="Train the four-layer CIFAR-10 network (cuda-convnet layers-19pct) with ReLU and with tanh, "
-        "each at its own swept learning rate, until 25% training error; write results.json, figure1.png "
-        "and figure1_plotly.json.",
+        "each at its own swept learning rate, until 25% training error; write results.json, then draw "
+        "figure1.png, figure1_<condition>.png and conditions.png from it.",
     )
     p.add_argument("--data-root", help="CIFAR-10 folder: WebP sheets or a torchvision root "
                    "(default: $ALEXNET_DATA_ROOT/cifar10)")
@@ -57,14 +57,10 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from alexnet.data.cifar10 import load_cifar10
     from alexnet.errors import DataError
-    from alexnet.relu_tanh import (
-        RESULTS_DIR,
-        ReluTanhConfig,
-        _summary_line,
-        load_results_raw,
-        merge_units,
-        run_experiment,
-    )
+    from alexnet.relu_tanh.config import RESULTS_DIR, ReluTanhConfig
+    from alexnet.relu_tanh.experiment import merge_units, run_experiment
+    from alexnet.relu_tanh.results import load_results_raw
+    from explorer.figure1 import summary_line, write_figures
 
     kw: dict[str, Any] = {}
     for name, attr in (("max_epochs", "max_epochs"), ("sweep_epochs", "sweep_epochs"),
@@ -106,7 +102,9 @@ def run(args: argparse.Namespace) -> int:
         if args.merge:
             merge_units(out / "results.json", [Path(m) for m in args.merge])
         results = run_experiment(config, data=load_cifar10(config.data_root), out_dir=out, report_only=True)
-        print(f"{_summary_line(results)}; status {results['status']}; missing {len(results['missing_units'])} units")
+        # The experiment writes results.json only; the figures are drawn from it here, on top of both layers.
+        write_figures(results, out)
+        print(f"{summary_line(results)}; status {results['status']}; missing {len(results['missing_units'])} units")
         return 0
     try:
         config = ReluTanhConfig.quick(**kw) if args.quick else ReluTanhConfig(**kw)
@@ -127,9 +125,10 @@ def run(args: argparse.Namespace) -> int:
 
     results = run_experiment(config, report, data=data, out_dir=out, command=command, resume=args.resume,
                              study_only=args.study_only)
-    print(f"{_summary_line(results)}; chosen lr {results['chosen_lr']}; wall time {results['wall_time_s']:.0f}s")
+    figures = write_figures(results, out)
+    print(f"{summary_line(results)}; chosen lr {results['chosen_lr']}; wall time {results['wall_time_s']:.0f}s")
     for r in results["runs"]:
         print(f"  {r['activation']:4s} seed {r['seed']}: epochs to 25% {r['epochs_to_25']}, "
               f"test error {r['test_error']}")
-    print(f"wrote {out / 'results.json'}, {out / 'figure1.png'}, {out / 'figure1_plotly.json'}")
+    print("wrote " + ", ".join(str(path) for path in [out / "results.json", *figures.values()]))
     return 0

@@ -17,11 +17,6 @@ from explorer.curves import (
     curves_figure,
     curves_matplotlib,
     epoch_record,
-    figure1_best_supported_row,
-    figure1_condition_rows,
-    figure1_run_rows,
-    figure1_summary,
-    figure1_sweep_rows,
     list_snapshots,
     lr_drop_epochs,
     read_metrics,
@@ -139,74 +134,3 @@ def test_curves_matplotlib_and_summary_numbers():
                                         "last_val_top5": pytest.approx(0.44), "best_val_top1": pytest.approx(0.80),
                                         "best_epoch": 3}
     assert summary_numbers([])["last_epoch"] is None
-
-
-def figure1_results() -> dict:
-    """A results dict shaped like alexnet.relu_tanh's (two activations, one seed), numbers chosen by hand."""
-    return {
-        "status": "complete", "command": "alexnet relu-tanh", "wall_time_s": 12.0, "device": "CPU",
-        "data": {"train_images": 500}, "error_measure": {"decision": "running", "running": "during the epoch"},
-        "chosen_lr": {"relu": 0.01, "tanh": 0.001},
-        "sweep": {
-            "relu": {"lrs": [0.001, 0.01], "scores": {"0.001": 0.6, "0.01": 0.4},
-                     "curves": {"0.001": {"diverged": False}, "0.01": {"diverged": False}}},
-            "tanh": {"lrs": [0.001, 0.01], "scores": {"0.001": 0.5, "0.01": 1.0},
-                     "curves": {"0.001": {"diverged": False}, "0.01": {"diverged": True}}},
-        },
-        "runs": [
-            {"activation": "relu", "seed": 0, "lr": 0.01, "train_error": [0.5, 0.2],
-             "epochs_to_25": {"running": 2}, "epochs_to_25_interpolated": {"running": 1.83}, "test_error": 0.4},
-            {"activation": "tanh", "seed": 0, "lr": 0.001, "train_error": [0.7, 0.5, 0.3, 0.2],
-             "epochs_to_25": {"running": 4}, "epochs_to_25_interpolated": {"running": 3.5}, "test_error": 0.45},
-        ],
-        "ratio": {"mean": 2.0, "min": 2.0, "max": 2.0, "n": 1},
-    }
-
-
-def test_figure1_tables():
-    results = figure1_results()
-    summary = figure1_summary(results)
-    assert (summary["ratio_mean"], summary["seeds"], summary["error_measure"]) == (2.0, 1, "running")
-    runs = figure1_run_rows(results)
-    assert [(r["activation"], r["epochs_to_25"], r["epochs_run"], r["last_train_error"]) for r in runs] == [
-        ("relu", 2, 2, 0.2), ("tanh", 4, 4, 0.2)]
-    sweep = figure1_sweep_rows(results)
-    assert [(r["activation"], r["lr"], r["chosen"], r["diverged"]) for r in sweep] == [
-        ("relu", 0.001, False, False), ("relu", 0.01, True, False),
-        ("tanh", 0.001, True, False), ("tanh", 0.01, False, True)]
-    # a partial file (the experiment still running) has no runs or ratio yet
-    partial = {"status": "partial", "runs": [], "ratio": {}, "sweep": {}, "error_measure": {"decision": "running"}}
-    assert figure1_summary(partial)["ratio_mean"] is None
-    assert figure1_run_rows(partial) == [] and figure1_sweep_rows(partial) == []
-
-
-def test_figure1_condition_rows_give_ratio_or_lower_bound_per_condition_and_measure():
-    relu = {"activation": "relu", "seed": 0, "epochs_to_25": {"running": 5, "post_epoch": 4}}
-    tanh_slow = {"activation": "tanh", "seed": 0, "epochs_to_25": {"running": None, "post_epoch": 30}}
-    results = {
-        "chosen_lr": {"relu": 0.003, "tanh": 0.03},
-        "runs": [relu, {"activation": "tanh", "seed": 0, "epochs_to_25": {"running": None, "post_epoch": None}}],
-        "ratio_by_measure": {
-            "running": {"mean": None, "n": 0, "lower_bound_per_seed": {"0": 4.2}},
-            "post_epoch": {"mean": None, "n": 0, "lower_bound_per_seed": {"0": 5.25}},
-        },
-        "conditions": [{
-            "name": "tanh-lr-0.01", "note": "tanh at 0.01", "chosen_lr": {"relu": 0.003, "tanh": 0.01},
-            "runs": [relu, tanh_slow],
-            "ratio_by_measure": {
-                "running": {"mean": None, "n": 0, "lower_bound_per_seed": {"0": 8.2}},
-                "post_epoch": {"mean": 7.5, "min": 7.5, "max": 7.5, "n": 1, "lower_bound_per_seed": {}},
-            },
-        }],
-    }
-    rows = figure1_condition_rows(results)
-    assert [(r["condition"], r["measure"], r["tanh_lr"]) for r in rows] == [
-        ("baseline", "running", 0.03), ("baseline", "post_epoch", 0.03),
-        ("tanh-lr-0.01", "running", 0.01), ("tanh-lr-0.01", "post_epoch", 0.01)]
-    assert [(r["ratio_mean"], r["ratio_at_least"], r["seeds_both_reached"]) for r in rows] == [
-        (None, 4.2, 0), (None, 5.25, 0), (None, 8.2, 0), (7.5, None, 1)]
-    assert (rows[3]["relu_epochs_to_25"], rows[3]["tanh_epochs_to_25"]) == ("0: 4", "0: 30")
-    assert rows[2]["tanh_epochs_to_25"] == "0: -"
-    assert figure1_best_supported_row(rows) is rows[3]
-    assert figure1_best_supported_row(rows[:3]) is None
-    assert figure1_condition_rows({"runs": []}) == []

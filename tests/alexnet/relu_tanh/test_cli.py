@@ -1,0 +1,49 @@
+"""`alexnet relu-tanh`: a quick run end to end (results.json, then the figures), and one-line errors."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from alexnet.cli import main
+from alexnet.relu_tanh.results import load_results
+
+
+def test_cli_quick_on_generated_torchvision_folder(tmp_path, capsys):
+    from tests.alexnet.data.test_cifar10 import make_torchvision_root
+
+    make_torchvision_root(tmp_path / "data", per_batch=20)
+    out = tmp_path / "out"
+    code = main(["relu-tanh", "--quick", "--data-root", str(tmp_path / "data"), "--out", str(out), "--threads", "1",
+                 "--max-epochs", "1", "--lr-grid", "0.01"])
+    assert code == 0
+    res = load_results(out / "results.json")
+    assert res["command"].startswith("alexnet relu-tanh") and res["config"]["max_epochs"] == 1
+    printed = capsys.readouterr().out
+    assert res["data"]["train_images"] == 100 and "ratio" in printed
+    # The command draws the figures after the experiment has written results.json, and says so.
+    assert sorted(p.name for p in out.iterdir()) == ["figure1.png", "figure1_baseline.png", "results.json"]
+    assert f"wrote {out / 'results.json'}, {out / 'figure1.png'}, {out / 'figure1_baseline.png'}" in printed
+
+
+def test_cli_missing_data_is_one_line_error(tmp_path, capsys):
+    assert main(["relu-tanh", "--quick", "--data-root", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("alexnet: error: CIFAR-10 folder not found") and "\n" not in err
+
+
+@pytest.mark.slow
+def test_cli_quick_on_real_cifar10(shared_data, tmp_path):
+    out = tmp_path / "out"
+    code = main(["relu-tanh", "--quick", "--data-root", str(shared_data / "cifar10"), "--out", str(out),
+                 "--threads", "1"])
+    assert code == 0
+    res = load_results(out / "results.json")
+    assert res["data"] == {"source": str(shared_data / "cifar10"), "train_images": 2000,
+                           "sweep_train_images": 1000, "test_images": 500}
+    for r in res["runs"]:
+        # Four epochs on 2,000 real images: far from 25%, but clearly below chance (90%).
+        assert all(math.isfinite(e) for e in r["running_error"])
+        assert min(r["post_epoch_error"]) < 0.85
+    assert (out / "figure1.png").is_file()
