@@ -9,11 +9,12 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch import Tensor, nn
 
-from alexnet.checkpoint import load_checkpoint, model_from_checkpoint, resolve_checkpoint
+from alexnet.checkpoint import load_checkpoint, resolve_checkpoint
 from alexnet.distributed import SINGLE_PROCESS, DistInfo, resolve_device
-from alexnet.errors import CheckpointError, DataError, TrainError
+from alexnet.errors import DataError, TrainError
 from alexnet.inputs import iterate_batches, subset_indices, with_progress
 from alexnet.metrics import topk_wrong
+from alexnet.predict import Classifier, classifier_from_checkpoint
 
 
 def forward(model: nn.Module, inputs: Tensor, device: torch.device, bf16: bool, channels_last: bool) -> Tensor:
@@ -93,28 +94,34 @@ def evaluate_checkpoint(
     (``data_stats``), exactly as in training; the folder's classes must be the
     checkpoint's. ``subset`` scores a fixed, seeded subset of the images.
     """
-    from alexnet.data import DatasetStats, EvalPreset, find_split, load_image_folder
-
     for crop in crops:
         if crop not in ("centre", "ten_crop"):
             raise ValueError(f"unknown crop mode {crop!r} (centre or ten_crop)")
-    checkpoint = load_checkpoint(checkpoint_path)
     name = resolve_checkpoint(checkpoint_path).name
-    if "data_stats" not in checkpoint:
-        raise CheckpointError(f"{name} has no data_stats (the statistics its images were normalised with)")
-    try:
-        stats = DatasetStats.from_state_dict(checkpoint["data_stats"])
-    except DataError as exc:
-        raise CheckpointError(f"{name}: {exc}") from None
-    if not any(key.startswith("classifier.") for key in checkpoint["model"]):
-        raise CheckpointError(
-            f"{name} holds only the conv layers (a training snapshot); evaluating needs a full checkpoint "
-            "such as <run>/checkpoint.pt"
-        )
-    model = model_from_checkpoint(checkpoint, strict=True)
+    classifier = classifier_from_checkpoint(load_checkpoint(checkpoint_path), name)
+    return evaluate_classifier(classifier, data, split=split, crops=crops, subset=subset, batch_size=batch_size,
+                               device=device, seed=seed, progress=progress, trained_on=classifier.classes)
+
+
+def evaluate_classifier(
+    classifier: Classifier,
+    data: str | os.PathLike,
+    *,
+    split: str = "val",
+    crops: Sequence[str] = ("centre",),
+    subset: int | None = None,
+    batch_size: int = 128,
+    device: str = "auto",
+    seed: int = 0,
+    progress: bool = False,
+    trained_on: list[str] | None = None,
+) -> dict[str, dict[str, float]]:
+    """``evaluate_checkpoint`` for a model already loaded (the export scores each compression this way)."""
+    from alexnet.data import EvalPreset, find_split, load_image_folder
+
     folder = find_split(data, split)
     images = load_image_folder(folder, progress=progress)
-    trained_on = checkpoint.get("classes")
+    model = classifier.model
     if trained_on is not None and list(trained_on) != list(images.classes):
         raise DataError(
             f"{folder} has {len(images.classes)} classes that differ from the {len(trained_on)} "
@@ -126,8 +133,7 @@ def evaluate_checkpoint(
         )
     target_device = resolve_device(device)
     model.to(target_device)
-    preset = EvalPreset(stats.to(target_device), crop_size=int(
-        (checkpoint.get("train_config") or {}).get("crop_size", 227)))
+    preset = EvalPreset(classifier.preset.stats.to(target_device), crop_size=classifier.preset.crop_size)
     indices = subset_indices(len(images), subset, seed)
     results = {}
     for crop in crops:

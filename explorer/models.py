@@ -292,8 +292,10 @@ def load_model(option: ModelOption) -> LoadedModel:
         from alexnet import reference
 
         directory = Path(option.path or reference.REFERENCE_DIR)
-        checkpoint = load_checkpoint(directory / reference.WEIGHTS_FILE)
-        loaded = _from_checkpoint(checkpoint, key="reference", label="Reference AlexNet", kind="reference")
+        checkpoint = reference.load_reference_checkpoint(directory)
+        # The digest makes the cache key change when a new export replaces the bundled weights.
+        key = f"reference@{_file_digest(directory / reference.WEIGHTS_INDEX)}"
+        loaded = _from_checkpoint(checkpoint, key=key, label="Reference AlexNet", kind="reference")
         return dataclasses.replace(loaded, notice=_reference_notice(directory))
     if option.kind == "run":
         if option.path is None:

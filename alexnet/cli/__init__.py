@@ -19,6 +19,8 @@ import sys
 COMMANDS: dict[str, str] = {
     "train": "alexnet.cli.train",
     "evaluate": "alexnet.cli.evaluate",
+    "predict": "alexnet.cli.predict",
+    "neighbours": "alexnet.cli.neighbours",
     "summary": "alexnet.cli.summary",
     "relu-tanh": "alexnet.cli.relu_tanh",
 }
@@ -28,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="alexnet",
         description="AlexNet (Krizhevsky, Sutskever, Hinton 2012): train with the paper's recipe, "
-        "evaluate, inspect, and reproduce Figure 1.",
+        "evaluate, classify images, find their nearest training images, inspect, and reproduce Figure 1.",
         epilog="`alexnet COMMAND --help` describes each command's options and defaults.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -80,7 +80,7 @@ def test_default_list_on_a_fresh_machine(tmp_path, monkeypatch):
 def test_reference_is_listed_first_when_it_ships(tmp_path, monkeypatch):
     monkeypatch.setattr("alexnet.pretrained.torchvision_weights_available", lambda *a, **k: False)
     (tmp_path / "reference").mkdir()
-    (tmp_path / "reference" / "conv_weights.pt").write_bytes(b"x")
+    (tmp_path / "reference" / "model.safetensors.index.json").write_text("{}")
     monkeypatch.setattr("alexnet.reference.REFERENCE_DIR", tmp_path / "reference")
     options = available_models(tmp_path / "no_runs_here")
     assert [o.kind for o in options] == ["reference", "paper-init"]
@@ -244,18 +244,19 @@ def test_partly_trained_reference_says_so(tmp_path):
     import json
 
     from alexnet import AlexNet
-    from alexnet.checkpoint import atomic_save
+    from alexnet.reference import export_reference
     from explorer.models import ModelOption, load_model
 
     model = AlexNet(num_classes=10, towers=2)
-    conv = {k: v.half() for k, v in model.state_dict().items() if k.startswith("features.")}
-    atomic_save({"format": "alexnet-explorer/1", "model": conv, "config": model.config_dict(), "epoch": 10},
-                tmp_path / "conv_weights.pt")
+    stats = {"mean_image": torch.zeros(3, 256, 256), "eigvals": torch.ones(3), "eigvecs": torch.eye(3)}
+    checkpoint = {"model": model.state_dict(), "config": model.config_dict(), "epoch": 10, "data_stats": stats,
+                  "class_names": [f"class {i}" for i in range(10)]}
+    export_reference(checkpoint, {}, "", {}, fc_scheme="int4", directory=tmp_path)
     provenance = {"epochs_completed": 10, "epochs_planned": 90, "chance_top1_error": 0.9,
                   "final_val_error": {"centre_top1": 0.386}}
     (tmp_path / "provenance.json").write_text(json.dumps(provenance))
     loaded = load_model(ModelOption("reference", "Reference", "reference", tmp_path))
-    assert loaded.is_trained and not loaded.has_classifier
+    assert loaded.is_trained and loaded.has_classifier and loaded.class_names[3] == "class 3"
     assert "10 of its 90 planned epochs" in loaded.notice and "38.6%" in loaded.notice
     provenance["epochs_completed"] = 90
     (tmp_path / "provenance.json").write_text(json.dumps(provenance))

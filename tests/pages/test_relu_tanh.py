@@ -10,6 +10,7 @@ import pytest
 
 from alexnet import relu_tanh
 from alexnet.data.cifar10 import TORCHVISION_FOLDER, TORCHVISION_TEST, TORCHVISION_TRAIN, load_cifar10
+from explorer.figure1 import write_figures
 from tests.pages.conftest import assert_ran, metrics, page
 
 
@@ -79,6 +80,7 @@ def test_relu_tanh_page_shows_what_moves_the_ratio(tmp_path, monkeypatch, tiny_c
     committed_dir = tmp_path / "results"
     config = relu_tanh.ReluTanhConfig.quick(**TINY, conditions=("tanh-lr-0.01",))
     relu_tanh.run_experiment(config, data=load_cifar10(tiny_cifar), out_dir=committed_dir, command="test")
+    write_figures(relu_tanh.load_results(committed_dir / "results.json"), committed_dir)
     assert (committed_dir / "figure1_tanh-lr-0.01.png").is_file()
     monkeypatch.setattr(relu_tanh, "RESULTS_DIR", committed_dir)
     at = page("relu_tanh.py")
