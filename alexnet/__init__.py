@@ -6,8 +6,7 @@ Names are imported on first use (PEP 562 ``__getattr__``), so ``import alexnet``
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from alexnet.lazy import lazy_exports
 
 # Public name -> the module that defines it (the one place to look it up).
 _EXPORTS: dict[str, str] = {
@@ -58,15 +57,4 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'alexnet' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -11,8 +11,10 @@ every checkpoint (``"train_config"``), so ``--resume`` continues with it.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
+
+from alexnet.config_io import dataclass_from_dict
 
 UpdateRule = Literal["paper", "torch"]
 UPDATE_RULES: tuple[str, ...] = ("paper", "torch")
@@ -124,11 +126,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         """Build from a saved dict, refusing keys this version does not know."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"unknown training config keys: {sorted(unknown)}")
-        return cls(**values)
+        return dataclass_from_dict(cls, values, what="training config")
 
     def replace(self, **changes: Any) -> TrainConfig:
         return replace(self, **changes)

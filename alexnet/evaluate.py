@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -75,32 +76,17 @@ def evaluate(
     return {"top1_error": wrong1 / seen, "top5_error": wrong5 / seen, "images": int(seen)}
 
 
-def evaluate_checkpoint(
-    checkpoint_path: str | os.PathLike,
-    data: str | os.PathLike,
-    *,
-    split: str = "val",
-    crops: Sequence[str] = ("centre",),
-    subset: int | None = None,
-    batch_size: int = 128,
-    device: str = "auto",
-    seed: int = 0,
-    progress: bool = False,
-) -> dict[str, dict[str, float]]:
+def evaluate_checkpoint(checkpoint_path: str | os.PathLike, data: str | os.PathLike,
+                        **options: Any) -> dict[str, dict[str, float]]:
     """Top-1/top-5 error of a training checkpoint on ``data/<split>``: {"centre": {...}, "ten_crop": {...}}.
 
-    ``checkpoint_path`` is a checkpoint file or a run folder (its ``checkpoint.pt``).
-    Images are pre-processed with the statistics stored in the checkpoint
-    (``data_stats``), exactly as in training; the folder's classes must be the
-    checkpoint's. ``subset`` scores a fixed, seeded subset of the images.
+    ``checkpoint_path`` is a checkpoint file or a run folder (its ``checkpoint.pt``). Images are
+    pre-processed with the statistics stored in the checkpoint (``data_stats``), exactly as in
+    training; the folder's classes must be the checkpoint's. ``options`` are ``evaluate_classifier``'s.
     """
-    for crop in crops:
-        if crop not in ("centre", "ten_crop"):
-            raise ValueError(f"unknown crop mode {crop!r} (centre or ten_crop)")
     name = resolve_checkpoint(checkpoint_path).name
     classifier = classifier_from_checkpoint(load_checkpoint(checkpoint_path), name)
-    return evaluate_classifier(classifier, data, split=split, crops=crops, subset=subset, batch_size=batch_size,
-                               device=device, seed=seed, progress=progress, trained_on=classifier.classes)
+    return evaluate_classifier(classifier, data, trained_on=classifier.classes, **options)
 
 
 def evaluate_classifier(
@@ -116,7 +102,14 @@ def evaluate_classifier(
     progress: bool = False,
     trained_on: list[str] | None = None,
 ) -> dict[str, dict[str, float]]:
-    """``evaluate_checkpoint`` for a model already loaded (the export scores each compression this way)."""
+    """Top-1/top-5 error of a loaded model on ``data/<split>`` for each of ``crops`` ("centre", "ten_crop").
+
+    ``subset`` scores a fixed, seeded subset of the images; ``trained_on`` (the class folders the
+    model learnt) must match the folder's classes when given. The export scores each compression this way.
+    """
+    for crop in crops:
+        if crop not in ("centre", "ten_crop"):
+            raise ValueError(f"unknown crop mode {crop!r} (centre or ten_crop)")
     from alexnet.data import EvalPreset, find_split, load_image_folder
 
     folder = find_split(data, split)

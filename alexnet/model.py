@@ -21,12 +21,13 @@ dashboard and checkpoints address layers by name.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
 
+from alexnet.config_io import dataclass_from_dict
 from alexnet.lrn import AlphaConvention, LocalResponseNorm
 
 Activation = Literal["relu", "tanh"]
@@ -63,11 +64,7 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> ModelConfig:
         """Build from a saved dict, refusing keys this version does not know."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"unknown model config keys: {sorted(unknown)}")
-        return cls(**values)
+        return dataclass_from_dict(cls, values, what="model config")
 
 
 def _activation(kind: Activation) -> nn.Module:

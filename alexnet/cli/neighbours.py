@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
-from alexnet.cli._types import positive_int
+from alexnet.cli._common import positive_int, report_per_image
 
 
 def register(subparsers) -> None:
@@ -43,24 +41,20 @@ def run(args: argparse.Namespace) -> int:
     classifier = load_classifier(args.checkpoint)
     train = training_features(classifier, args.data or data_root() / "imagenette", split=args.split,
                               progress=args.progress)
-    decoded, failed = [], 0
+    decoded, failures = [], []
     for path in args.images:
         try:
             decoded.append((path, decode_image_file(path)))
         except DataError as exc:
-            print(f"alexnet: error: {exc}", file=sys.stderr)
-            failed += 1
+            failures.append(str(exc))
     rows = []
     if decoded:
         queries = fc7_features(classifier, torch.stack([image for _, image in decoded]))
         distances, indices = nearest(train["features"], queries, args.k)
         for (path, _), found in zip(decoded, neighbour_rows(train, distances, indices), strict=True):
             rows.append({"image": str(path), "neighbours": found})
-    if args.json:
-        print(json.dumps(rows, indent=2))
-    else:
-        for row in rows:
-            print(row["image"])
-            for rank, n in enumerate(row["neighbours"], start=1):
-                print(f"  {rank}. {n['class']}  distance {n['distance']:8.2f}  {n['image']}")
-    return 2 if failed else 0
+    return report_per_image(
+        rows, failures, args.json,
+        lambda row: (f"{rank}. {n['class']}  distance {n['distance']:8.2f}  {n['image']}"
+                     for rank, n in enumerate(row["neighbours"], start=1)),
+    )

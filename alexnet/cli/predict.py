@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
-from alexnet.cli._types import positive_int
+from alexnet.cli._common import positive_int, report_per_image
 
 
 def register(subparsers) -> None:
@@ -34,15 +32,8 @@ def run(args: argparse.Namespace) -> int:
 
     classifier = load_classifier(args.checkpoint)
     results = predict_files(classifier, args.images, k=args.top, ten_crop=args.ten_crop)
-    failed = [r for r in results if "error" in r]
-    for r in failed:
-        print(f"alexnet: error: {r['error']}", file=sys.stderr)
-    ok = [r for r in results if "error" not in r]
-    if args.json:
-        print(json.dumps(ok, indent=2))
-    else:
-        for r in ok:
-            print(r["image"])
-            for rank, t in enumerate(r["top"], start=1):
-                print(f"  {rank}. {t['name']:<20s} {100 * t['probability']:5.1f}%  ({t['class']})")
-    return 2 if failed else 0
+    return report_per_image(
+        [r for r in results if "error" not in r], [r["error"] for r in results if "error" in r], args.json,
+        lambda row: (f"{rank}. {t['name']:<20s} {100 * t['probability']:5.1f}%  ({t['class']})"
+                     for rank, t in enumerate(row["top"], start=1)),
+    )

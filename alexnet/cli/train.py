@@ -7,7 +7,7 @@ import json
 from dataclasses import fields
 from typing import Any
 
-from alexnet.cli._types import epoch_list, positive_int
+from alexnet.cli._common import epoch_list, positive_int
 from alexnet.config import UPDATE_RULES, TrainConfig  # torch-free: the defaults shown in --help
 
 

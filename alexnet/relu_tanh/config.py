@@ -19,6 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from alexnet.config_io import dataclass_from_dict
 from alexnet.paths import REPO_ROOT
 
 RESULTS_DIR = REPO_ROOT / "results" / "relu_tanh"
@@ -148,17 +149,8 @@ class ReluTanhConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> ReluTanhConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        kw = {}
-        for k, v in d.items():
-            if k not in names:
-                continue
-            if k == "fixed_lr":
-                v = tuple((str(a), float(lr)) for a, lr in v)
-            elif isinstance(v, list):
-                v = tuple(v)
-            kw[k] = v
-        return cls(**kw)
+        """Build from a results file's config; keys of older versions that no longer exist are dropped."""
+        return dataclass_from_dict(cls, d, what="Figure 1 config", strict=False)
 
 
 # --- which settings change what a finished unit contains ----------------------------------------------------
