@@ -178,7 +178,7 @@ def main() -> None:
     rows = []
     for threads in _common.thread_counts(args.threads):
         at = open_activations_page()
-        # After the pages are imported: pages/common.py sets the dashboard's own count (1) on import.
+        # After the pages are imported: pages/state.py sets the dashboard's own count (1) on import.
         torch.set_num_threads(threads)
         model = at.sidebar.selectbox(key="model_choice")
         cache = "one ScriptCache (as a server)" if args.server_script_cache else "AppTest's fresh ScriptCache per run"

@@ -8,8 +8,8 @@ crop, horizontal flip, PCA colour noise) and mean subtraction (section 2):
   (subtracts the full mean *image*, which costs more than a per-channel mean); on the CPU that is
   its per-image path;
 * ours + batch into NumPy memory: the same, with the batch of uint8 images taken by
-  ``index_select`` into NumPy-allocated memory (huge pages, see ``alexnet.data._empty_cpu_float``)
-  instead of ``images[picks]``: a change proposed for ``alexnet.train.iterate_batches``, which
+  ``index_select`` into NumPy-allocated memory (huge pages, see ``alexnet.data.presets._empty_cpu_float``)
+  instead of ``images[picks]``: a change proposed for ``alexnet.inputs.iterate_batches``, which
   takes training batches the ``images[picks]`` way today;
 * before: the same as ours with TrainPreset's generic vectorised gather (``_crop_and_centre``, its GPU
   path and its CPU path until row 3's fix), bit-identical output (checked);

@@ -1,9 +1,9 @@
 """Training curves from run folders (no Streamlit).
 
-A run folder is what ``alexnet train`` writes (see ``alexnet.train``): ``metrics.jsonl``
+A run folder is what `alexnet train` writes (layout: ``alexnet.runs``): ``metrics.jsonl``
 with one record per epoch and ``snapshots/epoch_NNN.pt`` with the conv layers at chosen
 epochs. The bundled reference model (``alexnet.reference.REFERENCE_DIR``) is laid out the
-same way. Reading the files is ``alexnet.train``'s job (``read_metrics``, ``list_snapshots``,
+same way. Reading the files is ``alexnet.runs``'s job (``read_metrics``, ``list_snapshots``,
 ``list_runs``); this module turns the records into curves, tables and figures. The Figure 1
 (ReLU vs tanh) results have their own module, ``explorer.figure1``.
 """

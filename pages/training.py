@@ -15,14 +15,14 @@ from explorer.curves import (
     curves_figure,
     curves_matplotlib,
     epoch_record,
-    list_snapshots,
     read_metrics,
     run_folders,
     summary_numbers,
 )
 from explorer.figures import png_bytes
-from explorer.kernels import conv_weights, kernel_grid, kernel_scores, tower_summary
+from explorer.kernels import kernel_grid, kernel_scores, tower_summary
 from explorer.models import LoadedModel, ModelOption, load_model
+from explorer.snapshots import conv1_at, full_snapshot, saved_epochs
 from pages.caching import cached_layer_view
 from pages.state import current_model
 from pages.widgets import download_buttons, image_picker, show_notice
@@ -43,16 +43,21 @@ def _snapshot(path: str, label: str, mtime_ns: int) -> LoadedModel:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _kernels_png(model_key: str, _snapshot_model: LoadedModel, contrast: str) -> bytes:
-    weight = conv_weights(_snapshot_model.model, "conv1")
-    return png_bytes(kernel_grid(weight, contrast, towers=_snapshot_model.towers))  # type: ignore[arg-type]
+def _epochs(run_dir: str, stamp: tuple[int, int]) -> list[int]:
+    return saved_epochs(run_dir)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def _kernel_summary(model_key: str, _snapshot_model: LoadedModel) -> list[dict]:
+@st.cache_data(max_entries=64, show_spinner=False)
+def _kernels_png(run_dir: str, epoch: int, contrast: str, stamp: tuple[int, int]) -> bytes:
+    weight, towers = conv1_at(run_dir, epoch)
+    return png_bytes(kernel_grid(weight, contrast, towers=towers))  # type: ignore[arg-type]
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _kernel_summary(run_dir: str, epoch: int, stamp: tuple[int, int]) -> list[dict]:
     """Per tower: share of oriented conv1 kernels and mean colour specificity (explorer.kernels)."""
-    weight = conv_weights(_snapshot_model.model, "conv1")
-    return tower_summary(kernel_scores(weight, towers=_snapshot_model.towers))
+    weight, towers = conv1_at(run_dir, epoch)
+    return tower_summary(kernel_scores(weight, towers=towers))
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -74,13 +79,12 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.2f}%"
 
 
-loaded = current_model()
+current_model()  # the sidebar's picker; this page shows runs, not the chosen model
 st.title("Training")
-show_notice(loaded)
-st.markdown(
+st.caption(
     "A run folder is what `alexnet train` writes: `metrics.jsonl` (one line per epoch) and "
     "`snapshots/epoch_NNN.pt` (the conv layers at chosen epochs; epoch 0 is the initialisation). "
-    "The bundled reference model ships the same files."
+    "The bundled reference model ships its metrics and conv1 after every epoch."
 )
 
 folders = _folders(str(runs_root().resolve()))
@@ -100,13 +104,13 @@ try:
 except ValueError as exc:
     st.error(f"Cannot read this run's metrics: {exc}")
     records = []
-snapshots = list_snapshots(run_dir)
+stamp = _stamp(run_dir / METRICS_FILE)
+epochs = _epochs(str(run_dir), stamp)
 
 epoch: int | None = None
-if snapshots:
-    epochs = list(snapshots)
+if epochs:
     epoch = st.select_slider(
-        "Saved epoch (conv layers as they were after this epoch; 0 = initialisation)",
+        "Epoch (conv1 as it was after this epoch; 0 = initialisation)",
         options=epochs, value=epochs[-1], key="training_epoch",
     )
 
@@ -119,7 +123,7 @@ if records:
               f"{_percent(numbers['last_val_top1'])} / {_percent(numbers['last_val_top5'])}")
     best_epoch = f" (epoch {numbers['best_epoch']})" if numbers["best_epoch"] is not None else ""
     c3.metric("best validation top-1", _percent(numbers["best_val_top1"]) + best_epoch)
-    figure = _curves_figure(str(run_dir), run_label, _stamp(run_dir / METRICS_FILE), epoch)
+    figure = _curves_figure(str(run_dir), run_label, stamp, epoch)
     st.plotly_chart(figure, key="training_curves")
     st.caption("Dashed: training set; solid: validation. Dotted verticals: the learning rate was divided "
                "after that epoch. Red vertical: the epoch chosen below.")
@@ -128,20 +132,11 @@ if records:
 else:
     st.info("This run has no metrics yet (metrics.jsonl is written at the end of each epoch).")
 
-st.subheader("Conv layers at a saved epoch")
-if not snapshots:
+st.subheader("conv1 at the chosen epoch, beside its initial weights")
+if not epochs:
     st.info("This run saved no snapshots (snapshots/epoch_NNN.pt), so there is nothing to show per epoch.")
     st.stop()
 
-path = snapshots[epoch]
-try:
-    snapshot = _snapshot(str(path), f"{run_label}, epoch {epoch}", path.stat().st_mtime_ns)
-except CheckpointError as exc:
-    st.error(f"Snapshot for epoch {epoch} could not be loaded: {exc}")
-    st.stop()
-
-st.markdown(f"**Showing epoch {epoch}** of {run_label}.")
-show_notice(snapshot)
 record = epoch_record(records, epoch)
 if record is not None:
     st.caption(
@@ -149,18 +144,22 @@ if record is not None:
         f"validation top-1 {_percent(record.get('val_top1_error'))}, top-5 {_percent(record.get('val_top5_error'))}, "
         f"learning rate {record.get('lr', float('nan')):g}."
     )
-elif epoch == 0:
-    st.caption("Epoch 0: the weights as initialised, before any training step.")
-st.caption("Snapshots hold the conv layers only; the fully connected layers are not saved in them, so no "
-           "predictions are shown here.")
-
 contrast = st.radio("Kernel contrast", ("per-kernel", "shared"), horizontal=True, key="training_contrast",
                     help="per-kernel: each kernel stretched to its own range; shared: one range for the layer.")
-kernels = _kernels_png(snapshot.key, snapshot, contrast)
-st.image(kernels, caption=f"conv1 kernels after epoch {epoch}"
-         + (" (left block: tower 1, right block: tower 2)" if snapshot.towers == 2 else ""), output_format="PNG")
-download_buttons(fig=kernels, name=f"training_{run_dir.name}_conv1_epoch_{epoch:03d}")
-summary_columns = st.columns(2 * len(towers := _kernel_summary(snapshot.key, snapshot)))
+try:
+    pictures = [(e, _kernels_png(str(run_dir), e, contrast, stamp)) for e in dict.fromkeys((epochs[0], epoch))]
+    towers = _kernel_summary(str(run_dir), epoch, stamp)
+except CheckpointError as exc:
+    st.error(f"Snapshot for epoch {epoch} could not be loaded: {exc}")
+    st.stop()
+for column, (shown, png) in zip(st.columns(len(pictures)), pictures, strict=True):
+    with column:
+        st.image(png, caption=f"conv1 after epoch {shown}" + (" (initial weights)" if shown == 0 else "")
+                 + (" - left block: tower 1, right block: tower 2" if len(towers) > 1 else ""), output_format="PNG")
+download_buttons(fig=pictures[-1][1], name=f"training_{run_dir.name}_conv1_epoch_{epoch:03d}")
+st.caption("What to notice: random noise at epoch 0; oriented edges and colour blobs (the paper's Figure 3) "
+           "form over the first epochs.")
+summary_columns = st.columns(2 * len(towers))
 for i, tower in enumerate(towers):
     name = f"Tower {tower['tower']}: " if len(towers) > 1 else ""
     summary_columns[2 * i].metric(f"{name}oriented kernels", f"{tower['oriented_share']:.0%}",
@@ -169,6 +168,18 @@ for i, tower in enumerate(towers):
     summary_columns[2 * i + 1].metric(f"{name}mean colour specificity", f"{tower['mean_colour_specificity']:.2f}",
                                       help="0 = grey kernels, about 2/3 for random weights.")
 
+snapshot_path = full_snapshot(run_dir, epoch)
+if snapshot_path is None:
+    st.info("The bundled reference ships conv1 alone for each epoch (the whole conv stack for 40 epochs would "
+            "not fit in git), so activations per epoch are shown for your own runs only.")
+    st.stop()
+try:
+    snapshot = _snapshot(str(snapshot_path), f"{run_label}, epoch {epoch}", snapshot_path.stat().st_mtime_ns)
+except CheckpointError as exc:
+    st.error(f"Snapshot for epoch {epoch} could not be loaded: {exc}")
+    st.stop()
+st.subheader("Activations at the chosen epoch")
+show_notice(snapshot)
 picked = image_picker("training")
 if picked is None:
     st.info("Pick an image to see its activations at this epoch.")
