@@ -9,7 +9,8 @@ Choices (``available_models``), in order:
 
 An uploaded checkpoint is loaded with ``load_uploaded_checkpoint``. Every checkpoint goes through
 ``alexnet.checkpoint.load_checkpoint`` (``torch.load(weights_only=True)``), so a file that would run
-code is refused before anything in it executes.
+code is refused before anything in it executes; an uploaded ``.safetensors`` file of weights is read
+without any pickle (``alexnet.checkpoint.checkpoint_from_safetensors``).
 
 A ``LoadedModel`` is shared by every session of a running app (``st.cache_resource``): it is in
 eval mode, its parameters do not require gradients, and nothing in ``explorer`` changes it.
@@ -29,7 +30,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from alexnet.checkpoint import load_checkpoint, model_from_checkpoint
+from alexnet.checkpoint import checkpoint_from_safetensors, is_safetensors, load_checkpoint, model_from_checkpoint
 from alexnet.data import DatasetStats
 from alexnet.errors import CheckpointError, DataError
 from alexnet.model import AlexNet
@@ -308,10 +309,23 @@ def load_model(option: ModelOption) -> LoadedModel:
 
 
 def load_uploaded_checkpoint(data: bytes, name: str = "uploaded checkpoint") -> LoadedModel:
-    """An uploaded checkpoint file, read with weights_only=True; anything else raises CheckpointError."""
+    """An uploaded checkpoint: a ``torch.save`` file read with weights_only=True, or one ``.safetensors``
+    file of AlexNet weights (no pickle at all; ``alexnet.checkpoint.checkpoint_from_safetensors``).
+
+    Anything else raises CheckpointError with one line naming the user's file.
+    """
     if not data:
         raise CheckpointError(f"{name} is empty")
     digest = hashlib.sha256(data).hexdigest()[:16]
+    if name.lower().endswith(".safetensors") or is_safetensors(data):
+        checkpoint = checkpoint_from_safetensors(data, name)
+        loaded = _from_checkpoint(checkpoint, key=f"upload:{digest}", label=f"Uploaded: {name}", kind="upload")
+        if checkpoint.get("config_source") != "shapes":
+            return loaded
+        towers = "two towers" if loaded.towers == 2 else "one tower"
+        guessed = (f"{name} carries no config: {towers} and {loaded.model.config.num_classes} classes were read "
+                   "from its tensor shapes; LRN, overlapping pooling and ReLU are assumed as in the paper.")
+        return dataclasses.replace(loaded, notice=" ".join(filter(None, [loaded.notice, guessed])))
     # load_checkpoint reads a path; a private temporary file keeps its checks in one place.
     fd, tmp = tempfile.mkstemp(prefix="alexnet-upload-", suffix=".pt")
     try:

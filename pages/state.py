@@ -29,7 +29,8 @@ __all__ = [
     "model_sidebar",
 ]
 
-CHECKPOINT_UPLOAD_TYPES = ("pt", "pth", "ckpt")
+CHECKPOINT_UPLOAD_TYPES = ("pt", "pth", "ckpt", "safetensors")
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic", ".avif")
 _UPLOAD_CHOICE = "__upload__"
 _MODEL_STATE = "explorer_loaded_model"
 _IMAGE_STATE = "explorer_image"
@@ -77,11 +78,19 @@ def model_sidebar() -> LoadedModel:
     )
     loaded: LoadedModel | None = None
     if choice == _UPLOAD_CHOICE:
+        # No type= filter: the browser would refuse other files with only an icon; every file is
+        # read here instead and refused with a sentence (CHECKPOINT_UPLOAD_TYPES is what is expected).
         upload = st.sidebar.file_uploader(
-            "Checkpoint file (.pt)", type=list(CHECKPOINT_UPLOAD_TYPES), key="checkpoint_upload"
+            "Checkpoint file (.pt, .pth, .ckpt or .safetensors)", key="checkpoint_upload",
+            help="A torch.save checkpoint (read with weights_only=True) or one .safetensors file of AlexNet weights.",
         )
         if upload is None:
             st.sidebar.info("No checkpoint uploaded yet: showing the default model.")
+        elif upload.name.lower().endswith(_IMAGE_SUFFIXES):
+            st.sidebar.error(
+                f"Checkpoint refused: {upload.name} is an image, not model weights; images go in a page's "
+                "image picker (Upload)."
+            )
         else:
             data = upload.getvalue()
             try:

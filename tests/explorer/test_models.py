@@ -205,6 +205,63 @@ def test_truncated_upload_is_refused(conv_checkpoint):
         load_uploaded_checkpoint(data[: len(data) // 3], name="upload.pt")
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol 4")
+@pytest.mark.parametrize("protocol", [2, 4])
+@pytest.mark.parametrize("payload_name", ["os.system", "subprocess.Popen", "builtins.eval", "__reduce__"])
+def test_uploads_that_would_run_code_are_refused_by_name(tmp_path, payload_name, protocol):
+    from tests.alexnet.test_checkpoint import PAYLOADS, evil_checkpoint
+
+    marker = tmp_path / "ran"
+    with pytest.raises(CheckpointError) as raised:
+        load_uploaded_checkpoint(evil_checkpoint(payload_name, marker, protocol), name="evil.pt")
+    message = str(raised.value)
+    assert f"evil.pt was refused: it would run code ({PAYLOADS[payload_name][1]})" in message
+    assert "\n" not in message and "alexnet-upload-" not in message
+    assert not marker.exists()
+
+
+def _safetensors(state, metadata=None) -> bytes:
+    from safetensors.torch import save
+
+    return save({k: v.contiguous() for k, v in state.items()}, metadata=metadata)
+
+
+def test_safetensors_upload_with_metadata_and_stats(small_model, stats):
+    import json
+
+    tensors = {**small_model.state_dict(), **{f"data_stats.{k}": v for k, v in stats.state_dict().items()}}
+    metadata = {"config": json.dumps(small_model.config_dict()), "class_names": json.dumps(CLASSES), "epoch": "3"}
+    loaded = load_uploaded_checkpoint(_safetensors(tensors, metadata), name="mine.safetensors")
+    assert loaded.kind == "upload" and loaded.label == "Uploaded: mine.safetensors"
+    assert loaded.has_classifier and loaded.class_names == CLASSES and loaded.notice is None
+    assert torch.equal(loaded.data_stats.mean_image, stats.mean_image)
+    assert torch.equal(loaded.model.layer("fc7").weight, small_model.layer("fc7").weight)
+
+
+def test_safetensors_upload_without_config_says_what_was_inferred():
+    model = AlexNet(num_classes=5, towers=2)
+    loaded = load_uploaded_checkpoint(_safetensors(conv_only(model)), name="conv.safetensors")
+    assert loaded.towers == 2 and not loaded.has_classifier
+    assert "carries no config: two towers" in loaded.notice and "LRN, overlapping pooling and ReLU" in loaded.notice
+    assert torch.allclose(loaded.model.layer("conv4").weight, model.layer("conv4").weight, atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (lambda: _safetensors({"features.0.weight": torch.zeros(64, 3, 11, 11)}), "lacks features.conv1.weight"),
+        (lambda: _safetensors({**conv_only(AlexNet(num_classes=2)), "head.weight": torch.zeros(1)}),
+         "holds tensors AlexNet does not have: head.weight"),
+        (lambda: b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}", "not a readable safetensors file"),
+        (lambda: _saved({"format": FORMAT}), "not a safetensors file"),
+    ],
+)
+def test_safetensors_uploads_that_are_not_alexnet_weights_are_refused(data, message):
+    with pytest.raises(CheckpointError, match=message) as raised:
+        load_uploaded_checkpoint(data(), name="w.safetensors")
+    assert "w.safetensors" in str(raised.value) and "\n" not in str(raised.value)
+
+
 def test_inconsistent_class_names_are_refused(tmp_path, small_model):
     path = tmp_path / "bad.pt"
     save_conv_only(path, small_model, class_names=["only", "three", "names"])

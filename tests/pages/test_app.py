@@ -32,6 +32,33 @@ def test_bad_checkpoint_upload_is_refused_and_the_page_keeps_working():
 
 
 @pytest.mark.slow
+def test_checkpoint_that_would_run_code_is_refused_by_name_and_safetensors_load(tmp_path):
+    from safetensors.torch import save
+
+    from alexnet.model import AlexNet
+    from tests.alexnet.test_checkpoint import evil_checkpoint
+
+    marker = tmp_path / "ran"
+    at = app().run()
+    at.sidebar.selectbox(key="model_choice").set_value("__upload__").run()
+    at.sidebar.file_uploader(key="checkpoint_upload").upload("evil.pt", evil_checkpoint("os.system", marker)).run()
+    assert_ran(at)
+    errors = [e.value for e in at.sidebar.error]
+    assert errors and "evil.pt was refused: it would run code (posix.system)" in errors[0], errors
+    assert not marker.exists()
+    # A photo dropped on the checkpoint uploader gets a sentence, not only an icon.
+    at.sidebar.file_uploader(key="checkpoint_upload").upload("cat.jpg", b"\xff\xd8\xff not read").run()
+    assert any("cat.jpg is an image, not model weights" in e.value for e in at.sidebar.error)
+    # One .safetensors file of weights (no config, no pickle) loads: towers read from the shapes.
+    conv = {k: v for k, v in AlexNet(num_classes=10, towers=1).state_dict().items() if k.startswith("features.")}
+    at.sidebar.file_uploader(key="checkpoint_upload").upload("w.safetensors", save(conv)).run()
+    assert_ran(at)
+    assert not at.sidebar.error
+    assert any(c.value.startswith("Uploaded: w.safetensors: trained, one tower") for c in at.sidebar.caption)
+    assert any("w.safetensors carries no config" in info.value for info in at.info)
+
+
+@pytest.mark.slow
 def test_corrupt_run_checkpoint_is_reported_and_the_default_model_used(tmp_path):
     run = tmp_path / "runs" / "broken"
     run.mkdir(parents=True)
