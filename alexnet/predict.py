@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from alexnet.checkpoint import load_checkpoint, model_from_checkpoint
+from alexnet.checkpoint import load_checkpoint, model_from_checkpoint, resolve_checkpoint
 from alexnet.data import DatasetStats, EvalPreset, decode_image_file
 from alexnet.errors import CheckpointError, DataError
 from alexnet.model import AlexNet
@@ -66,7 +66,7 @@ def load_classifier(checkpoint: str | os.PathLike | None = None) -> Classifier:
         from alexnet.reference import REFERENCE_DIR, load_reference_checkpoint
 
         return classifier_from_checkpoint(load_reference_checkpoint(), f"bundled reference model ({REFERENCE_DIR})")
-    return classifier_from_checkpoint(load_checkpoint(checkpoint), str(checkpoint))
+    return classifier_from_checkpoint(load_checkpoint(checkpoint), resolve_checkpoint(checkpoint).name)
 
 
 @torch.inference_mode()

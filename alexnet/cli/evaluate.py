@@ -18,8 +18,9 @@ def register(subparsers) -> None:
             "softmax averaged; section 4.1). Images are normalised with the statistics saved in the checkpoint."
         ),
     )
-    e.add_argument("--checkpoint", required=True, metavar="FILE",
-                   help="a checkpoint.pt written by `alexnet train`, or its run folder")
+    e.add_argument("--checkpoint", metavar="FILE",
+                   help="a checkpoint.pt written by `alexnet train`, or its run folder (default: the bundled "
+                   "reference model)")
     e.add_argument("--data", default=None,
                    help="dataset folder holding the split (default: <ALEXNET_DATA_ROOT>/imagenette)")
     e.add_argument("--split", default="val", help="subfolder to score (default: val)")
@@ -34,13 +35,15 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from alexnet.evaluate import evaluate_checkpoint
+    from alexnet.evaluate import evaluate_classifier
     from alexnet.paths import data_root
+    from alexnet.predict import load_classifier
 
     crops = {"centre": ("centre",), "ten": ("ten_crop",), "both": ("centre", "ten_crop")}[args.crops]
-    results = evaluate_checkpoint(
-        args.checkpoint, args.data or data_root() / "imagenette", split=args.split, crops=crops,
-        subset=args.subset, batch_size=args.batch_size, device=args.device, progress=args.progress,
+    classifier = load_classifier(args.checkpoint)
+    results = evaluate_classifier(
+        classifier, args.data or data_root() / "imagenette", split=args.split, crops=crops, subset=args.subset,
+        batch_size=args.batch_size, device=args.device, progress=args.progress, trained_on=classifier.classes,
     )
     if args.json:
         print(json.dumps(results, indent=2))
