@@ -36,6 +36,10 @@ class TrainConfig:
     val_subset: int | None = None  # same for validation images
     stream: bool = False  # read images through DataLoader workers instead of holding them in memory
     workers: int = 4  # DataLoader worker processes for --stream
+    # Real ImageNet trees hold a few files no decoder reads (truncated downloads, empty files); off, the
+    # first stops the run with one line naming it; on, they are left out, listed in the run folder's
+    # skipped.txt and counted in every epoch's line, so a 90-epoch run is not lost to one bad JPEG.
+    skip_unreadable: bool = False
     crop_size: int = 227  # paper: 224 in the text; 227 is what makes conv1 produce 55x55 (alexnet.model)
     pca_std: float = 0.1  # paper sec. 4.1: PCA colour noise a_i ~ N(0, 0.1)
     flip: bool = True  # paper sec. 4.1: random horizontal reflections

@@ -5,6 +5,12 @@ device (GPU included) and sliced into batches by index (``iterate_batches``: no
 DataLoader, no per-image Python); ``stream=True`` reads images through DataLoader
 workers (``StreamingImageFolder``) instead. Either way the loops receive uint8
 batches and augment or crop them on the device.
+
+An image file that cannot be decoded stops the run with one line naming it, in memory
+or streamed (the workers hand the failure to the main process instead of raising it
+there, which would print the worker's whole traceback). With ``skip_unreadable`` such
+files are left out instead, gathered in a ``SkipLog`` that the run writes to
+``skipped.txt`` and counts in each epoch's line.
 """
 
 from __future__ import annotations
@@ -12,13 +18,14 @@ from __future__ import annotations
 import hashlib
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor
 
+from alexnet.checkpoint import atomic_write_text
 from alexnet.config import TrainConfig
 from alexnet.distributed import DistInfo
 from alexnet.errors import DataError
@@ -27,6 +34,61 @@ from alexnet.errors import DataError
 # images drawn at random (seeded). 5,000 images are ~1.3e9 pixels: the mean image's per-pixel
 # standard error is then about 1% of a pixel's spread, far below the 227-crop jitter.
 STREAM_STATS_IMAGES = 5000
+#: In the run folder: the image files left out by ``skip_unreadable``, one "path<TAB>reason" line each.
+SKIPPED_FILE = "skipped.txt"
+
+
+class SkipLog:
+    """The unreadable image files met while reading a run's data.
+
+    Without ``skip`` the first one raises ``DataError`` (one line: the file, why, and the option that
+    skips it); with ``skip`` each is remembered once (``files``: path -> reason).
+    """
+
+    def __init__(self, skip: bool) -> None:
+        self.skip = skip
+        self.files: dict[str, str] = {}
+
+    def add(self, path: str, reason: str) -> None:
+        if not self.skip:
+            raise DataError(f"cannot decode image {path}: {reason} (--skip-unreadable leaves such files out)")
+        self.files.setdefault(str(path), reason)
+
+    def gather(self, dist: DistInfo) -> None:
+        """Merge every process's files into each one's (data parallel: each reads its own shard)."""
+        if dist.enabled and self.skip:
+            everyone: list[dict[str, str] | None] = [None] * dist.world_size
+            torch.distributed.all_gather_object(everyone, self.files)
+            for files in everyone:
+                for path, reason in (files or {}).items():
+                    self.files.setdefault(path, reason)
+
+    def write(self, run_dir: Path) -> None:
+        """``run_dir/skipped.txt`` listing the files (nothing written while there are none)."""
+        if self.files:
+            lines = "".join(f"{path}\t{reason}\n" for path, reason in sorted(self.files.items()))
+            atomic_write_text(lines, Path(run_dir) / SKIPPED_FILE)
+
+
+class ReadableBatches:
+    """A DataLoader of ``collate_readable`` batches, iterated as ``(images, targets)``.
+
+    Unreadable files in a batch go to ``skips`` (which raises unless skipping); a batch left empty is
+    not yielded. Iterating again iterates the loader again (persistent workers stay up).
+    """
+
+    def __init__(self, loader: torch.utils.data.DataLoader, skips: SkipLog) -> None:
+        self.loader, self.skips = loader, skips
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        for images, targets, unreadable in self.loader:
+            for item in unreadable:
+                self.skips.add(item.path, item.reason)
+            if targets.numel():
+                yield images, targets
+
+    def __len__(self) -> int:
+        return len(self.loader)
 
 
 def subset_indices(total: int, count: int | None, seed: int) -> Tensor | None:
@@ -74,13 +136,20 @@ class EpochSampler(torch.utils.data.Sampler):
 
 
 def make_loader(dataset, batch_size: int, workers: int, device: torch.device,
-                sampler: torch.utils.data.Sampler | None = None) -> torch.utils.data.DataLoader:
-    """A DataLoader of uint8 batches in ``sampler`` order (dataset order without one)."""
-    return torch.utils.data.DataLoader(
+                sampler: torch.utils.data.Sampler | None = None, skips: SkipLog | None = None) -> ReadableBatches:
+    """Batches of uint8 images and targets in ``sampler`` order (dataset order without one).
+
+    ``dataset`` is (a ``Subset`` of) ``StreamingImageFolder(report_unreadable=True)``; its unreadable
+    files go to ``skips`` (default: one that raises on the first).
+    """
+    from alexnet.data.folders import collate_readable
+
+    loader = torch.utils.data.DataLoader(
         dataset, batch_size=batch_size, sampler=sampler, shuffle=False, num_workers=workers,
         pin_memory=device.type == "cuda", persistent_workers=workers > 0 and sampler is not None,
-        drop_last=False,
+        drop_last=False, collate_fn=collate_readable,
     )
+    return ReadableBatches(loader, skips if skips is not None else SkipLog(skip=False))
 
 
 @dataclass
@@ -100,6 +169,8 @@ class RunData:
     # streaming: datasets read by DataLoader workers
     train_dataset: Any = None
     val_dataset: Any = None
+    # unreadable image files met so far (left out with config.skip_unreadable, else the first raises)
+    skips: SkipLog = field(default_factory=lambda: SkipLog(skip=False))
 
 
 def load_run_data(config: TrainConfig, data_root: Path, device: torch.device, dist: DistInfo,
@@ -117,16 +188,16 @@ def load_run_data(config: TrainConfig, data_root: Path, device: torch.device, di
         compute_stats,
         dataset_stats,
         find_split,
-        load_image_folder,
     )
 
     train_folder, val_folder = find_split(data_root, "train"), find_split(data_root, "val")
     show = config.progress and dist.is_main
     train_seed, val_seed = config.seed, config.seed + 1
+    skips = SkipLog(config.skip_unreadable)
 
     if config.stream:
-        train_set = StreamingImageFolder(train_folder)
-        val_set = StreamingImageFolder(val_folder)
+        train_set = StreamingImageFolder(train_folder, report_unreadable=True)
+        val_set = StreamingImageFolder(val_folder, report_unreadable=True)
         classes = train_set.classes
         _check_same_classes(classes, val_set.classes, val_folder)
         train_idx = subset_indices(len(train_set), config.train_subset, train_seed)
@@ -139,19 +210,18 @@ def load_run_data(config: TrainConfig, data_root: Path, device: torch.device, di
             sample = subset_indices(len(train_data), STREAM_STATS_IMAGES, train_seed)
             if sample is None:
                 sample = torch.arange(len(train_data))
-            loader = torch.utils.data.DataLoader(
-                torch.utils.data.Subset(train_data, sample.tolist()), batch_size=64,
-                num_workers=config.workers)
+            loader = make_loader(torch.utils.data.Subset(train_data, sample.tolist()), 64, config.workers,
+                                 torch.device("cpu"), skips=skips)
             images = torch.cat([batch for batch, _ in with_progress(loader, show, "statistics", len(sample), 64)])
             stats = compute_stats(images)
         data = RunData(classes, [], stats, len(train_data), len(val_data),
-                       train_dataset=train_data, val_dataset=val_data)
+                       train_dataset=train_data, val_dataset=val_data, skips=skips)
     else:
         # Rank 0 decodes first and fills the cache; the others then read the cache.
         if not dist.is_main:
             dist.barrier()
-        train_set = load_image_folder(train_folder, progress=show)
-        val_set = load_image_folder(val_folder, progress=show)
+        train_set = _decoded(train_folder, show, skips)
+        val_set = _decoded(val_folder, show, skips)
         classes = train_set.classes
         _check_same_classes(classes, val_set.classes, val_folder)
         train_idx = subset_indices(len(train_set), config.train_subset, train_seed)
@@ -170,11 +240,26 @@ def load_run_data(config: TrainConfig, data_root: Path, device: torch.device, di
         data = RunData(
             classes, [], stats, len(train_set), len(val_set),
             train_images=train_set.images.to(device), train_targets=train_set.targets.to(device),
-            val_images=val_set.images.to(device), val_targets=val_set.targets.to(device),
+            val_images=val_set.images.to(device), val_targets=val_set.targets.to(device), skips=skips,
         )
     names = class_names(data_root)
     data.class_names = list(names) if names is not None and len(names) == len(classes) else list(classes)
     return data
+
+
+def _decoded(folder: Path, progress: bool, skips: SkipLog):
+    """``load_image_folder(folder)``; its unreadable files go to ``skips`` (the first raises unless skipping)."""
+    from alexnet.data import load_image_folder
+    from alexnet.data.folders import UnreadableImageError
+
+    try:
+        image_set = load_image_folder(folder, progress=progress, skip_unreadable=skips.skip)
+    except UnreadableImageError as exc:
+        skips.add(exc.path, exc.reason)
+        raise  # unreachable: raised only when not skipping, and then skips.add raised the one-line DataError
+    for path, reason in image_set.skipped:
+        skips.add(path, reason)
+    return image_set
 
 
 def _derived_key(key: str | None, indices: Tensor | None) -> str | None:

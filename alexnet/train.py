@@ -254,6 +254,7 @@ def _fit(config: TrainConfig, resume: bool, dist: DistInfo) -> dict[str, Any]:
         # The metrics file holds exactly the epochs the checkpoint has: a kill between writing
         # the checkpoint and appending its line (or a torn line) cannot lose or repeat an epoch.
         atomic_write_text("".join(json.dumps(r) + "\n" for r in history), run_dir / METRICS_FILE)
+        data.skips.write(run_dir)  # files left out while loading (skip_unreadable)
         if start_epoch == 0 and config.should_snapshot(0):
             _save_snapshot(snapshot_path(run_dir, 0), model, 0, {**common, "metrics": None})
     say(f"run {config.name!r} in {run_dir}: {data.train_size} training / {data.val_size} validation images, "
@@ -266,7 +267,7 @@ def _fit(config: TrainConfig, resume: bool, dist: DistInfo) -> dict[str, Any]:
         say(f"resuming after epoch {start_epoch} (learning rate {schedule.lr:g})")
 
     sampler = EpochSampler() if config.stream else None
-    train_loader = (make_loader(data.train_dataset, local_batch, config.workers, device, sampler)
+    train_loader = (make_loader(data.train_dataset, local_batch, config.workers, device, sampler, data.skips)
                     if config.stream else None)
     record: dict[str, Any] = history[-1] if history else {}
     for epoch in range(start_epoch + 1, config.epochs + 1):
@@ -296,6 +297,9 @@ def _fit(config: TrainConfig, resume: bool, dist: DistInfo) -> dict[str, Any]:
             record["val_ten_crop_top1_error"] = ten["top1_error"]
             record["val_ten_crop_top5_error"] = ten["top5_error"]
         record["lr_dropped"] = schedule.step(val["top1_error"])
+        if config.skip_unreadable:
+            data.skips.gather(dist)
+            record["skipped_files"] = len(data.skips.files)
         record["epoch_seconds"] = time.perf_counter() - started
         record["time"] = datetime.now(UTC).isoformat(timespec="seconds")
         history.append(record)
@@ -304,6 +308,7 @@ def _fit(config: TrainConfig, resume: bool, dist: DistInfo) -> dict[str, Any]:
             atomic_save({"format": FORMAT, "model": model.state_dict(), "config": model.config_dict(),
                          "optimizer": optimizer.state_dict(), **extra}, checkpoint_file)
             append_line(run_dir / METRICS_FILE, json.dumps(record))
+            data.skips.write(run_dir)
             if config.should_snapshot(epoch):
                 _save_snapshot(snapshot_path(run_dir, epoch), model, epoch, {**common, "metrics": record})
         say(_epoch_line(record, config.epochs))
@@ -320,7 +325,7 @@ def _validate(model, data: RunData, preset, config: TrainConfig, device, dist: D
     desc = "validation (10 crops)" if ten_crop else "validation"
     if config.stream:
         batches = make_loader(torch.utils.data.Subset(data.val_dataset, indices.tolist()), batch,
-                              config.workers, device)
+                              config.workers, device, skips=data.skips)
     else:
         batches = iterate_batches(data.val_images, data.val_targets, batch, indices.to(device))
     batches = with_progress(batches, show, desc, len(indices), batch)
@@ -346,6 +351,8 @@ def _epoch_line(record: dict[str, Any], epochs: int) -> str:
         line += (f" (10 crops: {100 * record['val_ten_crop_top1_error']:.2f}% / "
                  f"{100 * record['val_ten_crop_top5_error']:.2f}%)")
     line += f", lr {record['lr']:g}, {record['images_per_s']:.1f} images/s"
+    if record.get("skipped_files"):
+        line += f", {record['skipped_files']} unreadable files skipped (listed in skipped.txt)"
     if record.get("lr_dropped"):
         line += " [learning rate divided]"
     return line

@@ -40,6 +40,9 @@ def register(subparsers) -> None:
                    help="read images with DataLoader workers instead of holding the set in memory "
                         "(datasets too big for memory)")
     g.add_argument("--workers", type=int, metavar="N", help=f"DataLoader workers for --stream (default: {d.workers})")
+    g.add_argument("--skip-unreadable", action="store_true", default=None,
+                   help="leave out image files that cannot be decoded (listed in <run>/skipped.txt, counted "
+                        "in each epoch's line) instead of stopping at the first")
     g = p.add_argument_group("recipe (defaults: the paper, section 5)")
     g.add_argument("--towers", type=int, choices=(1, 2),
                    help=f"1 = single tower, 2 = the paper's two-GPU network (default: {d.towers})")

@@ -23,6 +23,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 import torch.utils.data
@@ -37,7 +38,10 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "ImageSet",
     "StreamingImageFolder",
+    "Unreadable",
+    "UnreadableImageError",
     "class_names",
+    "collate_readable",
     "decode_image_file",
     "find_split",
     "list_image_folder",
@@ -64,13 +68,15 @@ class ImageSet:
     (N,) int64 class indices into ``classes`` (folder names, sorted: the ImageFolder convention).
     ``cache_key`` identifies the decoded content (folder, file list, sizes, mtimes, S); it names
     the cache files, including the statistics cached by :func:`dataset_stats`. ``None`` for sets
-    built by hand, which are then never cached.
+    built by hand, which are then never cached. ``skipped`` lists the ``(file, reason)`` of images
+    left out because they could not be decoded (``load_image_folder(skip_unreadable=True)``).
     """
 
     images: Tensor
     targets: Tensor
     classes: list[str]
     cache_key: str | None = field(default=None)
+    skipped: tuple[tuple[str, str], ...] = ()
 
     def __len__(self) -> int:
         return int(self.targets.shape[0])
@@ -146,6 +152,24 @@ def list_image_folder(folder: str | os.PathLike) -> tuple[list[str], list[tuple[
 # --------------------------------------------------------------------------------------------------
 
 
+class UnreadableImageError(DataError):
+    """An image file no decoder could read; ``path`` and ``reason`` (one line) say which and why."""
+
+    def __init__(self, path: str | os.PathLike, reason: str):
+        super().__init__(f"cannot decode image {path}: {reason}")
+        self.path, self.reason = str(path), reason
+
+    def __reduce__(self):  # keeps path and reason when it crosses a process boundary
+        return (type(self), (self.path, self.reason))
+
+
+class Unreadable(NamedTuple):
+    """What :class:`StreamingImageFolder` (``report_unreadable=True``) returns for a file it cannot decode."""
+
+    path: str
+    reason: str
+
+
 def _decode_with_pil(path: Path) -> Tensor:
     from PIL import Image
 
@@ -185,7 +209,7 @@ def decode_image_file(path: str | os.PathLike, size: int = 256) -> Tensor:
             image = _decode_with_pil(path)
         except Exception as exc:  # noqa: BLE001
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise DataError(f"cannot decode image {path}: {reason}") from None
+            raise UnreadableImageError(path, reason) from None
     image = TF.resize(image, [size], interpolation=TF.InterpolationMode.BILINEAR, antialias=True)
     return TF.center_crop(image, [size, size])
 
@@ -226,7 +250,8 @@ def _load_cached(path: Path, key: str) -> dict | None:
 
 
 def load_image_folder(
-    folder: str | os.PathLike, *, size: int = 256, cache: bool = True, progress: bool = True
+    folder: str | os.PathLike, *, size: int = 256, cache: bool = True, progress: bool = True,
+    skip_unreadable: bool = False,
 ) -> ImageSet:
     """Decode a class-per-subfolder directory (e.g. ``imagenette/train``) into an :class:`ImageSet`.
 
@@ -235,6 +260,8 @@ def load_image_folder(
     under ``cache_dir()/imagefolder/`` and reused while the folder's absolute path, file list, file
     sizes and modification times and ``size`` are unchanged; anything else is decoded again (and the
     stale cache for that folder and size is removed). ``progress`` shows a tqdm bar with images/s.
+    A file that cannot be decoded raises :class:`UnreadableImageError`; with ``skip_unreadable`` it is
+    left out and listed in ``ImageSet.skipped`` (kept in the cache, so a cached set says it too).
     """
     folder = Path(folder).expanduser().resolve()
     classes, samples = list_image_folder(folder)
@@ -244,17 +271,31 @@ def load_image_folder(
     if cache:
         hit = _load_cached(cache_path, key)
         if hit is not None:
-            return ImageSet(hit["images"], hit["targets"], list(hit["classes"]), cache_key=key)
+            skipped = tuple((str(p), str(r)) for p, r in hit.get("skipped", ()))
+            if skipped and not skip_unreadable:
+                raise UnreadableImageError(*skipped[0])
+            return ImageSet(hit["images"], hit["targets"], list(hit["classes"]), cache_key=key, skipped=skipped)
 
     _check_fits_in_memory(folder, len(samples), size)
     from tqdm.auto import tqdm
 
     images = torch.empty((len(samples), 3, size, size), dtype=torch.uint8)
+    kept: list[int] = []
+    skipped: list[tuple[str, str]] = []
     for i, (path, _) in enumerate(
         tqdm(samples, desc=f"decoding {folder.name}", unit="img", disable=not progress, leave=False)
     ):
-        images[i] = decode_image_file(path, size)
-    targets = torch.tensor([t for _, t in samples], dtype=torch.int64)
+        try:
+            images[len(kept)] = decode_image_file(path, size)
+        except UnreadableImageError as exc:
+            if not skip_unreadable:
+                raise
+            skipped.append((exc.path, exc.reason))
+            continue
+        kept.append(i)
+    if skipped:  # a copy, so the cache does not store the unused rows of the view's storage
+        images = images[: len(kept)].clone()
+    targets = torch.tensor([samples[i][1] for i in kept], dtype=torch.int64)
 
     if cache:
         try:
@@ -262,12 +303,13 @@ def load_image_folder(
                 if stale != cache_path:
                     stale.unlink(missing_ok=True)
             atomic_save(
-                {"format": _CACHE_FORMAT, "key": key, "images": images, "targets": targets, "classes": classes},
+                {"format": _CACHE_FORMAT, "key": key, "images": images, "targets": targets, "classes": classes,
+                 "skipped": skipped},
                 cache_path,
             )
         except OSError as exc:  # a read-only or full disk costs a re-decode next time, not this run
             warnings.warn(f"could not cache decoded images in {_cache_folder()}: {exc}", stacklevel=2)
-    return ImageSet(images, targets, classes, cache_key=key)
+    return ImageSet(images, targets, classes, cache_key=key, skipped=tuple(skipped))
 
 
 def _check_fits_in_memory(folder: Path, count: int, size: int) -> None:
@@ -292,11 +334,18 @@ class StreamingImageFolder(torch.utils.data.Dataset):
     does, so DataLoader workers can do the decoding in parallel; the batches the loader collates
     then go through the same :class:`TrainPreset` / :class:`EvalPreset` (on the GPU if there is one)
     as in-memory data. :func:`dataset_stats` accepts it too (one pass through a DataLoader, cached).
+
+    A file that cannot be decoded raises :class:`UnreadableImageError`. Raised inside a DataLoader
+    worker, that would reach the user as the worker's whole traceback; with ``report_unreadable`` the
+    item is ``(Unreadable(path, reason), target)`` instead, and a loader with ``collate_fn=
+    collate_readable`` hands it to the main process, which reports it in one line or skips it
+    (``alexnet.inputs.make_loader``).
     """
 
-    def __init__(self, folder: str | os.PathLike, size: int = 256):
+    def __init__(self, folder: str | os.PathLike, size: int = 256, *, report_unreadable: bool = False):
         self.folder = Path(folder).expanduser().resolve()
         self.size = size
+        self.report_unreadable = report_unreadable
         self.classes, self.samples = list_image_folder(self.folder)
         self.targets = torch.tensor([t for _, t in self.samples], dtype=torch.int64)
         self._cache_key: str | None = None
@@ -311,7 +360,26 @@ class StreamingImageFolder(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
-    def __getitem__(self, index: int) -> tuple[Tensor, int]:
+    def __getitem__(self, index: int) -> tuple[Tensor | Unreadable, int]:
         path, target = self.samples[index]
-        return decode_image_file(path, self.size), target
+        try:
+            return decode_image_file(path, self.size), target
+        except UnreadableImageError as exc:
+            if not self.report_unreadable:
+                raise
+            return Unreadable(exc.path, exc.reason), target
+
+
+def collate_readable(items: Sequence[tuple[Tensor | Unreadable, int]]) -> tuple[Tensor, Tensor, list[Unreadable]]:
+    """DataLoader ``collate_fn`` for ``StreamingImageFolder(report_unreadable=True)``: (images, targets, unreadable).
+
+    Readable items are stacked as the default collate would; the unreadable ones are passed on by
+    name, so the main process can say which file failed (an empty batch has zero rows).
+    """
+    readable = [(image, target) for image, target in items if not isinstance(image, Unreadable)]
+    unreadable = [image for image, _ in items if isinstance(image, Unreadable)]
+    if not readable:
+        return torch.empty((0,), dtype=torch.uint8), torch.empty((0,), dtype=torch.int64), unreadable
+    images, targets = torch.utils.data.default_collate(readable)
+    return images, targets, unreadable
 
