@@ -1,9 +1,10 @@
 """User images in, the network's input out (no Streamlit).
 
 ``load_image`` turns whatever bytes a user uploads into an RGB ``PIL.Image`` or refuses them with
-one clear sentence (``ImageError``): non-images, truncated files, decompression bombs, 16-bit,
-CMYK, alpha, palette and greyscale images, animated GIFs (first frame), tiny images and
-EXIF-rotated photos are all handled here, so a page only has to show the message.
+one clear sentence (``ImageError``): non-images (a model checkpoint is named as such), truncated
+files, decompression bombs, 16-bit, CMYK, alpha, palette and greyscale images, animated GIF/WebP/PNG
+and multi-page TIFF (first frame), tiny images and EXIF-rotated photos are all handled here, so a
+page only has to show the message.
 
 ``to_network_input`` then applies the paper's test-time pre-processing (section 2: shorter side to
 256, central 256x256 patch, mean image subtracted; section 4.1: the central 227x227 patch) with
@@ -30,6 +31,7 @@ from alexnet.paths import data_root
 
 __all__ = [
     "ACCEPTED_FORMATS",
+    "ACCEPTED_NAMES",
     "IMAGENET_MEAN_RGB",
     "MAX_PIXELS",
     "MIN_SIDE",
@@ -53,10 +55,13 @@ IMAGENET_MEAN_RGB = (123.675, 116.28, 103.53)
 MAX_PIXELS = 60_000_000
 #: Smallest accepted shorter side. CIFAR-10's 32x32 still works; a 1x1 image carries nothing to look at.
 MIN_SIDE = 32
-#: Formats PIL may decode here. MPO is what many phones write for JPEG photos; GIF gives its first frame.
-ACCEPTED_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "BMP", "GIF")
-#: Extensions offered by the upload widget.
-UPLOAD_TYPES = ("jpg", "jpeg", "png", "webp", "bmp")
+#: Formats PIL may decode here. MPO is what many phones write for JPEG photos; GIF gives its first frame,
+#: TIFF its first page (whatever compression and mode Pillow reads; the modes go through ``_to_rgb``).
+ACCEPTED_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "BMP", "GIF", "TIFF")
+#: The accepted formats as the refusal sentences and the upload widget name them.
+ACCEPTED_NAMES = "JPEG, PNG, WebP, BMP, GIF or TIFF"
+#: Extensions of the files the upload widget expects (it takes any file and refuses the rest in words).
+UPLOAD_TYPES = ("jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff")
 
 _SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
 _SAMPLE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
@@ -114,20 +119,24 @@ def load_image(data: bytes, *, max_pixels: int = MAX_PIXELS, min_side: int = MIN
     """
     if not data:
         raise ImageError("the file is empty")
+    if _is_checkpoint(data):  # before Pillow, which takes some (safetensors) for broken BMPs
+        raise ImageError(
+            "this is a model checkpoint, not an image (load it in the sidebar: Model, \"Upload a checkpoint ...\")"
+        )
     try:
         with warnings.catch_warnings():
             # PIL warns (DecompressionBombWarning) between its two limits; we apply our own limit below.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
-        raise ImageError("this file is not an image (accepted: JPEG, PNG, WebP, BMP)") from None
+        raise ImageError(f"this file is not an image (accepted: {ACCEPTED_NAMES})") from None
     except Image.DecompressionBombError as exc:
         raise ImageError(f"the image is too large to decode safely ({exc})") from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageError(f"this file is not a readable image ({_first_line(exc)})") from None
     fmt = im.format or "unknown"
     if fmt not in ACCEPTED_FORMATS:
-        raise ImageError(f"{fmt} images are not supported (accepted: JPEG, PNG, WebP, BMP)")
+        raise ImageError(f"{fmt} images are not supported (accepted: {ACCEPTED_NAMES})")
     width, height = im.size
     if width * height > max_pixels:
         raise ImageError(
@@ -138,7 +147,7 @@ def load_image(data: bytes, *, max_pixels: int = MAX_PIXELS, min_side: int = MIN
         raise ImageError(f"the image is only {width}x{height} pixels; at least {min_side}x{min_side} is needed")
     try:
         if getattr(im, "n_frames", 1) > 1:
-            im.seek(0)  # animated GIF/WebP/APNG: the first frame is the image
+            im.seek(0)  # animated GIF/WebP/APNG, multi-page TIFF: the first frame is the image
         if fmt in ("JPEG", "MPO") and min(width, height) > 2048:
             scale = min(width, height) // 1024  # draft picks the largest DCT scale leaving >= the request
             im.draft("RGB", (width // scale, height // scale))
@@ -156,6 +165,16 @@ def load_image(data: bytes, *, max_pixels: int = MAX_PIXELS, min_side: int = MIN
         # "image file is truncated", "broken data stream", bad EXIF, ...
         raise ImageError(f"the image file is damaged or truncated ({_first_line(exc)})") from None
     return rgb
+
+
+def _is_checkpoint(data: bytes) -> bool:
+    """Whether ``data`` looks like model weights: a torch.save zip, a bare pickle or safetensors."""
+    from alexnet.checkpoint import is_safetensors
+
+    if data[:4] == b"PK\x03\x04":
+        return b"data.pkl" in data[:4096]
+    pickled = data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")
+    return pickled or is_safetensors(data)
 
 
 def _first_line(exc: BaseException) -> str:

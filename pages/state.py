@@ -165,22 +165,23 @@ def current_image() -> ChosenImage | None:
     return st.session_state.get(_IMAGE_STATE)
 
 
-def accept_image(data: bytes, name: str, source: str) -> None:
-    """Decode and store ``data`` as the session's image, or show why it was refused."""
+def accept_image(data: bytes, name: str, source: str) -> str | None:
+    """Decode and store ``data`` as the session's image, or show why it was refused (and return that sentence)."""
     digest = image_hash(data)
     current = current_image()
     if current is not None and current.hash == digest:
-        return
+        return None
     # A refused file stays refused without decoding it again on every rerun while it sits in the uploader.
     refused = st.session_state.get(_IMAGE_REFUSED_STATE)
     if refused is not None and refused[0] == digest:
         st.error(refused[1])
-        return
+        return refused[1]
     try:
         image = shrink_for_display(load_image(data))
     except ImageError as exc:
         message = f"{name} was not used: {exc}."
         st.session_state[_IMAGE_REFUSED_STATE] = (digest, message)
         st.error(message)
-        return
+        return message
     st.session_state[_IMAGE_STATE] = ChosenImage(image, digest, name, source)
+    return None

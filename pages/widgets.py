@@ -9,7 +9,7 @@ import streamlit as st
 from PIL import Image
 
 from explorer.figures import csv_bytes, png_bytes
-from explorer.images import UPLOAD_TYPES, sample_images
+from explorer.images import ACCEPTED_NAMES, UPLOAD_TYPES, sample_images
 from explorer.models import LoadedModel
 from pages.caching import cached_thumbnail
 from pages.state import accept_image, current_image
@@ -64,11 +64,7 @@ def image_picker(key: str) -> tuple[Image.Image, str] | None:
             if current is None or current.name != name or current.source != "sample":
                 accept_image(_read_sample(str(samples[name])), name, "sample")
     elif source == "Upload":
-        upload = st.file_uploader(
-            "Upload an image (JPEG, PNG, WebP or BMP)", type=list(UPLOAD_TYPES), key=f"{key}_upload"
-        )
-        if upload is not None:
-            accept_image(upload.getvalue(), upload.name, "upload")
+        _upload_picker(key)
     else:
         shot = st.camera_input("Take a picture", key=f"{key}_camera")
         if shot is not None:
@@ -79,6 +75,33 @@ def image_picker(key: str) -> tuple[Image.Image, str] | None:
     if source != "Sample images" and chosen.source == "sample":
         st.caption(f"Still showing the sample image {chosen.name!r} until you pick another.")
     return chosen.image, chosen.hash
+
+
+def _upload_picker(key: str) -> None:
+    """The "Upload" source: any file is taken and the ones that are not usable images refused in words.
+
+    No ``type=`` filter: Streamlit's browser side would refuse other extensions with only an icon, and
+    keep every refused entry in the widget. A refused file is removed instead (the widget gets a new
+    key, so it comes back empty) and its sentence stays under it until the next upload.
+    """
+    generation = st.session_state.get(f"{key}_upload_generation", 0)
+    widget_key = f"{key}_upload" if generation == 0 else f"{key}_upload_{generation}"
+    upload = st.file_uploader(
+        f"Upload an image ({ACCEPTED_NAMES})",
+        key=widget_key,
+        help=f"Expected: {', '.join('.' + t for t in UPLOAD_TYPES)}. Animated images give their first frame.",
+    )
+    refusal_key = f"{key}_upload_refusal"
+    if upload is None:
+        if st.session_state.get(refusal_key):
+            st.error(st.session_state[refusal_key])
+        return
+    st.session_state.pop(refusal_key, None)
+    refusal = accept_image(upload.getvalue(), upload.name, "upload")
+    if refusal is not None:
+        st.session_state[refusal_key] = refusal
+        st.session_state[f"{key}_upload_generation"] = generation + 1
+        st.rerun()
 
 
 def show_png(png: bytes, caption: str | None = None, width: int | str = "content") -> None:

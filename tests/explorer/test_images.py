@@ -192,9 +192,39 @@ def test_one_pixel_image_is_refused():
         load_image(encode(Image.new("RGB", (1, 1)), "PNG"))
 
 
-def test_tiff_is_refused_by_name():
-    with pytest.raises(ImageError, match="TIFF images are not supported"):
-        load_image(encode(halves(), "TIFF"))
+@pytest.mark.parametrize("options", [{}, {"compression": "tiff_lzw"}, {"compression": "tiff_deflate"}])
+def test_tiff_is_accepted(options):
+    assert np.array_equal(np.asarray(load_image(encode(halves(), "TIFF", **options))), np.asarray(halves()))
+
+
+def test_multi_page_tiff_gives_its_first_page():
+    pages = [Image.new("RGB", (40, 40), (250, 0, 0)), Image.new("RGB", (40, 40), (0, 0, 250))]
+    loaded = np.asarray(load_image(encode(pages[0], "TIFF", save_all=True, append_images=pages[1:])))
+    assert (loaded == (250, 0, 0)).all()
+
+
+def test_sixteen_bit_tiff_is_scaled_not_clipped():
+    values = np.linspace(0, 65535, 48 * 64).reshape(48, 64).astype(np.uint16)
+    loaded = np.asarray(load_image(encode(Image.fromarray(values), "TIFF")))
+    assert loaded[0, 0, 0] == 0 and loaded[-1, -1, 0] == 255 and 100 < loaded[24, 32, 0] < 155
+
+
+def test_other_formats_are_refused_by_name_with_the_accepted_list():
+    accepted = r"\(accepted: JPEG, PNG, WebP, BMP, GIF or TIFF\)"
+    with pytest.raises(ImageError, match=rf"PPM images are not supported {accepted}"):
+        load_image(encode(halves(), "PPM"))
+
+
+def test_a_model_checkpoint_is_named_as_such():
+    from safetensors.torch import save
+
+    buffer = io.BytesIO()
+    torch.save({"model": {"w": torch.zeros(2)}}, buffer)
+    legacy = io.BytesIO()
+    torch.save({"w": torch.zeros(2)}, legacy, _use_new_zipfile_serialization=False)
+    for data in (buffer.getvalue(), legacy.getvalue(), save({"w": torch.zeros(2)})):
+        with pytest.raises(ImageError, match="this is a model checkpoint, not an image .*Upload a checkpoint"):
+            load_image(data)
 
 
 # ---- network input -------------------------------------------------------------------------------

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.pages.conftest import app, assert_ran, image_urls, metrics, on_activations, subheaders
+from tests.pages.conftest import (
+    app,
+    assert_ran,
+    image_captions,
+    image_urls,
+    metrics,
+    on_activations,
+    subheaders,
+)
 
 
 @pytest.mark.slow
@@ -56,6 +64,48 @@ def test_checkpoint_that_would_run_code_is_refused_by_name_and_safetensors_load(
     assert not at.sidebar.error
     assert any(c.value.startswith("Uploaded: w.safetensors: trained, one tower") for c in at.sidebar.caption)
     assert any("w.safetensors carries no config" in info.value for info in at.info)
+
+
+def _encoded(image, fmt: str, **options) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+@pytest.mark.slow
+def test_gif_and_tiff_uploads_are_used_and_every_refusal_is_a_sentence_that_does_not_pile_up():
+    import io
+
+    import torch
+    from PIL import Image
+
+    at = on_activations()
+    at.radio(key="activations_image_source").set_value("Upload").run()
+    frames = [Image.new("RGB", (64, 48), (250, 0, 0)), Image.new("RGB", (64, 48), (0, 0, 250))]
+    gif = _encoded(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    at.file_uploader(key="activations_upload").upload("moving.gif", gif, "image/gif").run()
+    assert_ran(at)
+    assert image_captions(at)[0] == "moving.gif (64x48)"  # its first frame
+    tiff = _encoded(Image.new("RGB", (80, 60), (0, 200, 0)), "TIFF", compression="tiff_lzw")
+    at.file_uploader(key="activations_upload").upload("scan.tiff", tiff, "image/tiff").run()
+    assert_ran(at)
+    assert image_captions(at)[0] == "scan.tiff (80x60)"
+
+    checkpoint = io.BytesIO()
+    torch.save({"model": {"w": torch.zeros(2)}}, checkpoint)
+    refusals = [("weights.pt", checkpoint.getvalue(), "weights.pt was not used: this is a model checkpoint"),
+                ("notes.txt", b"just some text", "notes.txt was not used: this file is not an image (accepted: JPEG")]
+    for generation, (name, data, sentence) in enumerate(refusals, start=1):
+        uploader = [u for u in at.get("file_uploader") if u.key.startswith("activations_upload")][0]
+        uploader.upload(name, data, "application/octet-stream").run()
+        assert_ran(at)
+        assert [e.value for e in at.error if "was not used" in e.value][0].startswith(sentence)
+        # The refused file is gone from the widget (a fresh, empty uploader), so refusals do not pile up.
+        uploaders = [u for u in at.get("file_uploader") if u.key.startswith("activations_upload")]
+        assert [u.key for u in uploaders] == [f"activations_upload_{generation}"] and uploaders[0].value is None
+        assert image_captions(at)[0] == "scan.tiff (80x60)"  # the last good image stays
 
 
 @pytest.mark.slow
