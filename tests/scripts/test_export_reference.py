@@ -61,3 +61,23 @@ def test_export_of_a_tiny_run(tmp_path, monkeypatch):
     assert (out / "metrics.jsonl").read_text().count("\n") == 1
     assert load_reference_checkpoint(out)["fc_scheme"] == provenance["fc_scheme"]
     assert (tmp_path / "conv1.png").stat().st_size > 1000
+
+
+def test_reference_report_formats_provenance(tmp_path):
+    spec = importlib.util.spec_from_file_location("reference_report", SCRIPT.parent / "reference_report.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    row = {"bytes": 30e6, "fc_weight_bytes": 25e6, "centre_top1": 0.25, "centre_top5": 0.03}
+    provenance = {
+        "epochs_completed": 33, "epochs_planned": 90, "fc_scheme": "int4", "chance_top1_error": 0.9,
+        "final_val_error": {"centre_top1": 0.25, "centre_top5": 0.03, "ten_crop_top1": 0.24, "ten_crop_top5": 0.02},
+        "compression": {"rows": [{**row, "scheme": s} for s in ("fp32", "fp16", "int8", "int4")]},
+        "fc7_neighbours": {"k": 6, "val_images": 1000, "train_images": 4000, "majority_is_true_class": 0.7},
+        "conv1_kernels": {"initial": {"oriented_share": 0.02, "colour_specificity_by_tower": [0.66, 0.67]},
+                          "trained": {"oriented_share": 0.6, "colour_specificity_by_tower": [0.44, 0.49]}},
+    }
+    text = module.report(provenance)
+    assert "epoch 33 of 90" in text and "4-bit, groups of 64 **(shipped)**" in text
+    assert "| shipped model, centre crop | 25.0% | 3.0% |" in text
+    assert "70.0% of the 1,000 validation images" in text and "accuracy is 75.0%" in text
+    assert "**0.44 / 0.49**" in text
