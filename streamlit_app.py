@@ -20,6 +20,8 @@ HERE = Path(__file__).resolve().parent
 PAGES = (
     ("pages/kernels.py", "Kernels", ":material/grid_on:", "kernels"),
     ("pages/activations.py", "Activations", ":material/layers:", "activations"),
+    ("pages/figure4.py", "Figure 4: nearest images", ":material/image_search:", "figure-4"),
+    ("pages/validation.py", "Validation", ":material/fact_check:", "validation"),
     ("pages/lrn.py", "Local response normalisation", ":material/tune:", "lrn"),
     ("pages/relu_tanh.py", "ReLU vs tanh", ":material/show_chart:", "relu-tanh"),
     ("pages/training.py", "Training", ":material/monitoring:", "training"),

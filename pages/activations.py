@@ -1,4 +1,4 @@
-"""Activations: what every layer computes for one image (feature maps, statistics, predictions)."""
+"""Activations: what every layer computes for one image (feature maps, fc6-fc8, statistics, predictions)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,20 @@ import streamlit as st
 from explorer.activations import feature_stages
 from explorer.figures import bar_chart, bar_chart_png
 from explorer.kernels import conv_shape
+from explorer.predictions import TRAINED_ON, class_score_bars, known_classes_line, top5_bars
+from explorer.units import classifier_stages
 from pages.caching import (
     cached_channel_png,
     cached_input_png,
     cached_kernel_png,
     cached_layer_view,
     cached_top_k,
+    cached_unit_view,
+    cached_units,
     precompute_layer_views,
 )
-from pages.state import current_image, current_model
-from pages.widgets import download_buttons, image_picker, show_notice, show_png, show_thumbnail
+from pages.state import current_model
+from pages.widgets import download_buttons, require_image, show_notice, show_png, show_thumbnail
 
 NORMALISE_HELP = (
     "Per channel: every map stretched to its own range (shows each map's pattern). Shared: one range for the "
@@ -28,41 +32,87 @@ loaded = current_model()
 st.title("Activations")
 show_notice(loaded)
 
-picked = image_picker("activations")
-if picked is None:
-    st.info("Choose an image above to see what each layer of the network computes.")
-    st.stop()
-image, digest = picked
-chosen = current_image()
+chosen = require_image("activations", "Choose an image above to see what each layer of the network computes.")
+image, digest, true_class = chosen.image, chosen.hash, chosen.true_class
 
 left, middle, right = st.columns([1, 1, 1.4])
 with left:
-    show_thumbnail(image, digest, f"{chosen.name if chosen else 'image'} ({image.width}x{image.height})")
+    show_thumbnail(image, digest, f"{chosen.name} ({image.width}x{image.height})")
 with middle:
     input_png = cached_input_png(loaded.key, digest, loaded, image)
     show_png(input_png, "227x227: as the network sees it (shorter side 256, centre crop)", width=227)
     download_buttons(fig=input_png, name="network_input", key="input")
 with right:
-    st.markdown("**Top-5 predictions**")
+    st.markdown("**Top-5 predictions**" + (f" (true class: {true_class}, in red)" if true_class else ""))
     if loaded.has_classifier:
         rows = cached_top_k(loaded.key, digest, 5, loaded, image)
-        st.dataframe(
-            [{"class": r["name"], "probability": round(r["probability"], 4)} for r in rows],
-            hide_index=True,
-            column_config={"probability": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.3f")},
-        )
+        st.plotly_chart(top5_bars(rows, true_class), key="activations_top5", config={"displayModeBar": False})
         download_buttons(csv_rows=rows, name="top5", key="top5")
+        known = known_classes_line(loaded.class_names, TRAINED_ON.get(loaded.kind))
+        if known:
+            st.caption(known)
     else:
         st.caption(loaded.classifier_note or "This model has no classifier for known classes.")
 
 stages = {stage.name: stage for stage in feature_stages(loaded.model)}
-labels = {name: stage.label for name, stage in stages.items()}
-names = list(stages)
+units = {stage.name: stage for stage in classifier_stages(loaded.model)}
+labels = {name: stage.label for name, stage in (stages | units).items()}
+names = [*stages, *units]
 default_layer = names.index("relu1") if "relu1" in names else 0
+if st.session_state.get("activations_layer") not in (None, *names):  # a layer the new model lacks
+    st.session_state.pop("activations_layer")
 controls = st.columns([2, 2, 3])
 layer = controls[0].selectbox(
     "Layer", names, index=default_layer, format_func=lambda n: labels[n], key="activations_layer"
 )
+
+
+def unit_layer_view(layer: str) -> None:
+    """fc6/fc7: the 4,096 units as a 64x64 grid and the strongest ones; fc8: the class scores as bars."""
+    stage = units[layer]
+    if stage.is_scores:
+        st.subheader(f"{layer}: {stage.units:,} class scores (before softmax)")
+        scores = cached_units(loaded.key, digest, loaded, image)[layer]
+        figure, (shown, total) = class_score_bars(scores, loaded.class_names)
+        st.plotly_chart(figure, key="activations_fc8", config={"displayModeBar": False})
+        which = "every class" if shown == total else f"the {shown} highest of {total} classes"
+        st.caption(f"fc8's output for {which}; the softmax of these scores gives the probabilities above.")
+        if not loaded.has_classifier:
+            st.caption(loaded.classifier_note or "")
+        return
+    st.subheader(f"{stage.label}: {stage.units:,} units")
+    view = cached_unit_view(loaded.key, digest, layer, loaded, image)
+    stats = view["stats"]
+    picture, numbers = st.columns([2, 1])
+    with picture:
+        show_png(
+            view["png"],
+            caption=f"the {stats['units']:,} units of {stage.label}, row by row from the top left (unit 0); "
+            "one colour scale: dark = 0, yellow = the strongest",
+        )
+        download_buttons(fig=view["png"], name=f"{layer}_units", key="units")
+    with numbers:
+        st.metric("Active units (above 0)", f"{1 - stats['zero_fraction']:.1%}")
+        st.metric("Mean", f"{stats['mean']:.4g}")
+        st.metric("Max", f"{stats['max']:.4g}")
+    top = [f"unit {i}" for i in stats["top_units"]]
+    chart_args = dict(title=f"{stage.label}: the {len(top)} strongest units", xlabel="unit", ylabel="activation")
+    st.plotly_chart(bar_chart(top, {"activation": stats["top_values"]}, **chart_args), key="activations_units_chart")
+    download_buttons(
+        fig=lambda: bar_chart_png(top, {"activation": stats["top_values"]}, **chart_args),
+        csv_rows={"unit": stats["top_units"], "activation": stats["top_values"]},
+        name=f"{layer}_strongest_units",
+        key="unit_stats",
+    )
+
+
+if layer in units:
+    for kept in ("activations_normalise", "activations_channel", "activations_stat"):
+        if kept in st.session_state:  # widgets not drawn this run would forget their value
+            st.session_state[kept] = st.session_state[kept]
+    unit_layer_view(layer)
+    st.stop()
+
 normalise = controls[1].radio(
     "Contrast", ("per-channel", "shared"), horizontal=True, key="activations_normalise", help=NORMALISE_HELP
 )

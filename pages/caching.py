@@ -13,20 +13,32 @@ from typing import Any
 import streamlit as st
 from PIL import Image
 
-from explorer.activations import top_k
+from alexnet.predict import Classifier
+from explorer.activations import feature_stages, top_k
 from explorer.display import channel_picture, draw_layer, forward_pass, thumbnail_jpeg
+from explorer.figure4 import example_rows, neighbour_agreement, neighbours_of, top1_accuracy
 from explorer.figures import png_bytes
 from explorer.kernels import conv_weights, kernel_image, kernel_slices
 from explorer.models import LoadedModel
+from explorer.units import classifier_outputs, unit_picture, unit_stats
+from explorer.validation import model_on_dataset, score_folder, validation_samples, validation_summary
 
 __all__ = [
     "cached_activations",
     "cached_channel_png",
+    "cached_dataset_classifier",
+    "cached_examples",
+    "cached_figure4_scores",
+    "cached_image_neighbours",
     "cached_input_png",
     "cached_kernel_png",
     "cached_layer_view",
     "cached_thumbnail",
     "cached_top_k",
+    "cached_unit_view",
+    "cached_units",
+    "cached_validation",
+    "cached_validation_samples",
     "precompute_layer_views",
 ]
 
@@ -124,3 +136,100 @@ def cached_top_k(model_key: str, image_hash: str, k: int, _loaded: LoadedModel, 
 def cached_thumbnail(image_hash: str, width: int, _image: Image.Image) -> bytes:
     """JPEG of the image at exactly ``width`` pixels wide, made once per image (not on every rerun)."""
     return thumbnail_jpeg(_image, width)
+
+
+# --------------------------------------------------------------------------------------------------
+# Fully connected layers of one image
+# --------------------------------------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_units(model_key: str, image_hash: str, _loaded: LoadedModel, _image: Image.Image) -> dict[str, Any]:
+    """fc6/fc7 after their ReLU and fc8 for the image ({"relu6", "relu7", "fc8"}: 1-D arrays), from its pool5."""
+    maps = cached_activations(model_key, image_hash, _loaded, _image)["maps"]
+    last = feature_stages(_loaded.model)[-1].name
+    return {name: values[0].numpy() for name, values in classifier_outputs(_loaded.model, maps[last]).items()}
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def cached_unit_view(
+    model_key: str, image_hash: str, layer: str, _loaded: LoadedModel, _image: Image.Image
+) -> dict[str, Any]:
+    """What a page shows for fc6 or fc7: {"png": the units as a grid, "stats": ``unit_stats``}."""
+    values = cached_units(model_key, image_hash, _loaded, _image)[layer]
+    return {"png": png_bytes(unit_picture(values)), "stats": unit_stats(values)}
+
+
+# --------------------------------------------------------------------------------------------------
+# The data folder: validation images, the validation view, Figure 4
+# --------------------------------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=20, max_entries=16, show_spinner=False)
+def cached_validation_samples(dataset: str, class_names: tuple[str, ...] | None) -> dict[str, tuple[str, str]]:
+    """``explorer.validation.validation_samples`` ({label: (file, true class)}); a short ttl notices new data."""
+    return {label: (str(path), true) for label, (path, true) in validation_samples(dataset, class_names).items()}
+
+
+@st.cache_resource(ttl=20, max_entries=8, show_spinner=False)
+def cached_dataset_classifier(
+    model_key: str, dataset: str, splits: tuple[str, ...], _loaded: LoadedModel
+) -> tuple[Classifier | None, str | None]:
+    """``explorer.validation.model_on_dataset``: the model as a classifier of the folder's classes, or why not."""
+    return model_on_dataset(_loaded, dataset, splits)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _scores(model_key: str, folder: str, what: str, _classifier: Classifier) -> dict[str, Any]:
+    # The first time for a model: a progress bar while every image goes through it (then disk, then memory).
+    bar = st.progress(0.0, text=f"{what}: reading ...")
+
+    def report(done: int, total: int) -> None:
+        bar.progress(done / max(1, total), text=f"{what}: {done:,} of {total:,} images through the model")
+
+    try:
+        return score_folder(_classifier, folder, on_progress=report)
+    finally:
+        bar.empty()
+
+
+def _split_scores(model_key: str, dataset: str, split: str, classifier: Classifier) -> dict[str, Any]:
+    what = {"val": "Validation images", "train": "Training images (fc7 vectors, needed once)"}[split]
+    return _scores(model_key, f"{dataset}/{split}", what, classifier)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def cached_validation(model_key: str, dataset: str, _classifier: Classifier) -> dict[str, Any]:
+    """``explorer.validation.validation_summary`` of the validation split (confusion matrix, errors)."""
+    return validation_summary(_split_scores(model_key, dataset, "val", _classifier))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def cached_figure4_scores(model_key: str, dataset: str, _classifier: Classifier) -> dict[str, Any]:
+    """Top-1 accuracy and nearest-neighbour agreement on the validation split; computes both splits' vectors."""
+    val = _split_scores(model_key, dataset, "val", _classifier)
+    train = _split_scores(model_key, dataset, "train", _classifier)
+    return {
+        "top1": top1_accuracy(val),
+        "agreement": neighbour_agreement(train, val),
+        "val_images": len(val["paths"]),
+        "train_images": len(train["paths"]),
+        "labels": val["labels"].tolist(),
+    }
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_examples(model_key: str, dataset: str, indices: tuple[int, ...], _classifier: Classifier) -> list[dict]:
+    """``explorer.figure4.example_rows`` of the chosen validation images."""
+    val = _split_scores(model_key, dataset, "val", _classifier)
+    train = _split_scores(model_key, dataset, "train", _classifier)
+    return example_rows(val, train, list(indices))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_image_neighbours(
+    model_key: str, dataset: str, image_hash: str, _classifier: Classifier, _loaded: LoadedModel, _image: Image.Image
+) -> list[dict]:
+    """The training images nearest the user's image in fc7 space (``explorer.figure4.neighbours_of``)."""
+    train = _split_scores(model_key, dataset, "train", _classifier)
+    return neighbours_of(train, cached_units(model_key, image_hash, _loaded, _image)["relu7"])[0]

@@ -158,6 +158,7 @@ class ChosenImage:
     hash: str
     name: str
     source: str
+    true_class: str | None = None  # known for a validation image: its class folder's readable name
 
 
 def current_image() -> ChosenImage | None:
@@ -165,8 +166,9 @@ def current_image() -> ChosenImage | None:
     return st.session_state.get(_IMAGE_STATE)
 
 
-def accept_image(data: bytes, name: str, source: str) -> str | None:
-    """Decode and store ``data`` as the session's image, or show why it was refused (and return that sentence)."""
+def accept_image(data: bytes, name: str, source: str, true_class: str | None = None) -> str | None:
+    """Decode and store ``data`` as the session's image (``true_class``: its class, when known), or show why it
+    was refused (and return that sentence)."""
     digest = image_hash(data)
     current = current_image()
     if current is not None and current.hash == digest:
@@ -183,5 +185,5 @@ def accept_image(data: bytes, name: str, source: str) -> str | None:
         st.session_state[_IMAGE_REFUSED_STATE] = (digest, message)
         st.error(message)
         return message
-    st.session_state[_IMAGE_STATE] = ChosenImage(image, digest, name, source)
+    st.session_state[_IMAGE_STATE] = ChosenImage(image, digest, name, source, true_class)
     return None

@@ -11,10 +11,11 @@ from PIL import Image
 from explorer.figures import csv_bytes, png_bytes
 from explorer.images import ACCEPTED_NAMES, UPLOAD_TYPES, sample_images
 from explorer.models import LoadedModel
-from pages.caching import cached_thumbnail
-from pages.state import accept_image, current_image
+from explorer.validation import dataset_folder, missing_data
+from pages.caching import cached_thumbnail, cached_validation_samples
+from pages.state import ChosenImage, accept_image, current_image, current_model
 
-__all__ = ["download_buttons", "image_picker", "show_notice", "show_png", "show_thumbnail"]
+__all__ = ["download_buttons", "image_picker", "require_image", "show_notice", "show_png", "show_thumbnail"]
 
 _IMAGE_SOURCE_STATE = "explorer_image_source"  # the picker's source, shared by every page's picker
 _IMAGE_SOURCES = ("Sample images", "Upload", "Camera")
@@ -51,7 +52,9 @@ def image_picker(key: str) -> tuple[Image.Image, str] | None:
     st.session_state[_IMAGE_SOURCE_STATE] = source
     current = current_image()
     if source == "Sample images":
-        samples = sample_images()
+        samples: dict[str, tuple[str, str | None]] = {name: (str(p), None) for name, p in sample_images().items()}
+        validation, missing = _validation_images()
+        samples.update(validation)
         if not samples:
             st.warning("No sample images found; upload one instead.")
         else:
@@ -60,9 +63,19 @@ def image_picker(key: str) -> tuple[Image.Image, str] | None:
                 index = names.index(current.name)
             else:
                 index = names.index(DEFAULT_SAMPLE) if DEFAULT_SAMPLE in samples else 0
-            name = st.columns([1, 2])[0].selectbox("Sample image", names, index=index, key=f"{key}_sample")
+            name = st.columns([1, 2])[0].selectbox(
+                "Sample image",
+                names,
+                index=index,
+                key=f"{key}_sample",
+                help="'val: ...' images come from the validation split of the model's own classes, named by their "
+                "true class: the model never saw them in training.",
+            )
             if current is None or current.name != name or current.source != "sample":
-                accept_image(_read_sample(str(samples[name])), name, "sample")
+                path, true_class = samples[name]
+                accept_image(_read_sample(path), name, "sample", true_class)
+        if missing:
+            st.caption(f"Validation images of the model's classes are offered with the data folder. {missing}")
     elif source == "Upload":
         _upload_picker(key)
     else:
@@ -75,6 +88,29 @@ def image_picker(key: str) -> tuple[Image.Image, str] | None:
     if source != "Sample images" and chosen.source == "sample":
         st.caption(f"Still showing the sample image {chosen.name!r} until you pick another.")
     return chosen.image, chosen.hash
+
+
+def require_image(key: str, hint: str) -> ChosenImage:
+    """``image_picker`` for a page that needs an image: the session's image, or ``hint`` and the page stops here."""
+    if image_picker(key) is None:
+        st.info(hint)
+        st.stop()
+    chosen = current_image()
+    assert chosen is not None  # image_picker returned it
+    return chosen
+
+
+def _validation_images() -> tuple[dict[str, tuple[str, str | None]], str | None]:
+    """Validation images of the model's own classes ({label: (file, true class)}), or why there are none.
+
+    The reason is given only when the model could use them (it names classes) and the data folder is missing.
+    """
+    loaded = current_model()
+    if not loaded.has_classifier or not loaded.class_names:
+        return {}, None
+    dataset = dataset_folder()
+    found = cached_validation_samples(str(dataset), tuple(loaded.class_names))
+    return dict(found), (None if found else missing_data(dataset))
 
 
 def _upload_picker(key: str) -> None:

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from tests.pages.conftest import assert_ran, image_captions, image_urls, metrics, on_activations, subheaders
+from tests.pages.real_data import chart, chart_keys, reference, with_data  # noqa: F401 (fixtures)
 
 
 def png_bytes(array: np.ndarray) -> bytes:
@@ -30,6 +31,7 @@ def test_activations_page_shows_every_layer_and_reacts_to_widgets():
         "conv2 (before activation)", "conv2 + ReLU", "conv2 after LRN", "conv2 after pooling",
         "conv3 (before activation)", "conv3 + ReLU", "conv4 (before activation)", "conv4 + ReLU",
         "conv5 (before activation)", "conv5 + ReLU", "conv5 after pooling",
+        "fc6 + ReLU", "fc7 + ReLU", "fc8: class scores (before softmax)",
     ]  # fmt: skip
 
     grid = image_urls(at)[2]  # original, network input, then the layer grid
@@ -100,3 +102,56 @@ def test_activations_page_draws_every_layer_once_per_image(monkeypatch):
     at.radio(key="activations_normalise").set_value("shared").run()
     assert_ran(at)
     assert len(drawn) == 30  # the other contrast: every layer again
+
+
+@pytest.mark.slow
+def test_fully_connected_layers_of_the_untrained_model():
+    at = on_activations()
+    at.selectbox(key="activations_layer").set_value("relu7").run()
+    assert_ran(at)
+    assert subheaders(at)[0] == "fc7 + ReLU: 4,096 units"
+    assert "Active units (above 0)" in metrics(at)
+    assert any("4,096 units of fc7 + ReLU" in caption for caption in image_captions(at))
+    assert "activations_units_chart" in chart_keys(at)
+    at.selectbox(key="activations_layer").set_value("fc8").run()
+    assert_ran(at)
+    assert subheaders(at)[0] == "fc8: 1,000 class scores (before softmax)"
+    assert len(chart(at, "activations_fc8")["y"]) == 20  # the 20 highest of 1000 classes
+    assert any("the 20 highest of 1000 classes" in c.value for c in at.caption)
+    at.selectbox(key="activations_layer").set_value("lrn2").run()
+    assert_ran(at)
+    assert "conv2 after LRN: 256 feature maps of 27x27" in subheaders(at)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("reference", "with_data")
+def test_validation_images_are_offered_with_their_true_class():
+    at = on_activations()
+    samples = at.selectbox(key="activations_sample").options
+    assert samples[:4] == ["astronaut", "cat", "coffee", "rocket"]
+    assert samples[4:6] == ["val: tench 1", "val: tench 2"] and len(samples) == 4 + 2 * 10
+    known = [c.value for c in at.caption if c.value.startswith("This model knows only these 10 classes (Imagenette)")]
+    assert known and "tench, English springer" in known[0] and "parachute" in known[0]
+    top5 = chart(at, "activations_top5")
+    assert len(top5["y"]) == 5 and top5["orientation"] == "h"
+    assert top5["x"] == sorted(top5["x"], reverse=True)
+
+    at.selectbox(key="activations_sample").set_value("val: church 1").run()
+    assert_ran(at)
+    assert "(true class: church, in red)" in at.markdown[0].value
+    top5 = chart(at, "activations_top5")
+    red = [name for name, colour in zip(top5["y"], top5["marker"]["color"], strict=True) if colour == "#d62728"]
+    assert red == (["church"] if "church" in top5["y"] else [])  # the true class, when among the five
+    at.selectbox(key="activations_layer").set_value("fc8").run()
+    assert_ran(at)
+    assert sorted(chart(at, "activations_fc8")["y"]) == sorted(known[0].split(": ", 1)[1].split(". ")[0].split(", "))
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("reference")
+def test_without_the_data_folder_the_picker_says_what_is_missing():
+    at = on_activations()
+    assert not any(name.startswith("val:") for name in at.selectbox(key="activations_sample").options)
+    missing = [c.value for c in at.caption if "No data folder at" in c.value]
+    assert len(missing) == 1 and "ALEXNET_DATA_ROOT" in missing[0]
+    assert "activations_top5" in chart_keys(at)  # the rest of the page works
