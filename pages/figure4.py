@@ -64,7 +64,7 @@ else:
         help=f"Share of validation images whose {NEIGHBOURS} nearest training images (fc7, Euclidean) are mostly "
         "of the image's own class: how well fc7 alone sorts the classes, without fc8.",
     )
-    columns[2].metric("Images", f"{scores['val_images']:,} val / {scores['train_images']:,} train")
+    columns[2].metric("Images (validation / training)", f"{scores['val_images']:,} / {scores['train_images']:,}")
     controls = st.columns([2, 1, 3], vertical_alignment="bottom")
     count = controls[0].slider("Validation images shown", 1, 10, 4, key="figure4_count")
     if controls[1].button("Other images", key="figure4_shuffle", icon=":material/shuffle:"):

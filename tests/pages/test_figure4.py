@@ -29,7 +29,7 @@ def truths(at) -> list[str]:
 def test_validation_rows_neighbours_and_the_two_shares():
     at = on_figure4()
     shown = metrics(at)
-    assert shown["Images"] == f"{10 * VAL_PER_CLASS} val / {10 * TRAIN_PER_CLASS} train"
+    assert shown["Images (validation / training)"] == f"{10 * VAL_PER_CLASS} / {10 * TRAIN_PER_CLASS}"
     assert shown["Top-1 accuracy (validation)"].endswith("%")
     assert shown["Nearest-neighbour majority = true class"].endswith("%")
     rows = truths(at)
