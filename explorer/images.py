@@ -4,7 +4,9 @@
 one clear sentence (``ImageError``): non-images (a model checkpoint is named as such), truncated
 files, decompression bombs, 16-bit, CMYK, alpha, palette and greyscale images, animated GIF/WebP/PNG
 and multi-page TIFF (first frame), tiny images and EXIF-rotated photos are all handled here, so a
-page only has to show the message.
+page only has to show the message. Large images are decoded reduced towards what a session keeps
+(``DISPLAY_SIDE``), and the pixels being decoded at once, by all sessions of the server together,
+are capped (``DECODE_BUDGET``), so concurrent large uploads cannot take gigabytes.
 
 ``to_network_input`` then applies the paper's test-time pre-processing (section 2: shorter side to
 256, central 256x256 patch, mean image subtracted; section 4.1: the central 227x227 patch) with
@@ -16,12 +18,16 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 from torchvision.transforms.v2 import functional as TF
 
@@ -34,7 +40,10 @@ __all__ = [
     "ACCEPTED_NAMES",
     "IMAGENET_MEAN_RGB",
     "MAX_PIXELS",
+    "DECODE_BUDGET",
+    "DISPLAY_SIDE",
     "MIN_SIDE",
+    "PixelBudget",
     "UPLOAD_TYPES",
     "ImageError",
     "fixed_mean_stats",
@@ -53,6 +62,9 @@ IMAGENET_MEAN_RGB = (123.675, 116.28, 103.53)
 #: Largest image decoded, in pixels. 60 MP covers today's 48-50 MP phone photos; a 30000x30000
 #: "decompression bomb" (900 MP, 2.7 GB as RGB) is refused before any pixel is decoded.
 MAX_PIXELS = 60_000_000
+#: Shorter side of the copy a session keeps (``shrink_for_display``): four times the 256 the network
+#: resizes to, and more than any page shows. Larger images are decoded reduced towards it (``load_image``).
+DISPLAY_SIDE = 1024
 #: Smallest accepted shorter side. CIFAR-10's 32x32 still works; a 1x1 image carries nothing to look at.
 MIN_SIDE = 32
 #: Formats PIL may decode here. MPO is what many phones write for JPEG photos; GIF gives its first frame,
@@ -109,13 +121,118 @@ def _to_rgb(im: Image.Image) -> Image.Image:
     return im
 
 
-def load_image(data: bytes, *, max_pixels: int = MAX_PIXELS, min_side: int = MIN_SIDE) -> Image.Image:
+class PixelBudget:
+    """A semaphore counted in pixels: at most ``capacity`` pixels are being decoded at once, process-wide.
+
+    Every session of a running app decodes in the same process, so a few large uploads at once would
+    each hold a full-resolution buffer (a 60-megapixel RGBA PNG is 240 MB before any conversion).
+    ``hold(n)`` waits until ``n`` more pixels fit (a request above ``capacity`` waits to run alone) and
+    gives up with ``ImageError`` after ``timeout`` seconds.
+    """
+
+    def __init__(self, capacity: int, timeout: float = 120.0) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity must be positive, got {capacity}")
+        self.capacity, self.timeout = capacity, timeout
+        self._in_use = 0
+        self._changed = threading.Condition()
+
+    @property
+    def in_use(self) -> int:
+        return self._in_use
+
+    @contextmanager
+    def hold(self, pixels: int) -> Iterator[None]:
+        pixels = min(max(int(pixels), 0), self.capacity)
+        with self._changed:
+            if not self._changed.wait_for(lambda: self._in_use + pixels <= self.capacity, self.timeout):
+                raise ImageError(
+                    "the server is busy decoding other large images; try again in a moment (or upload a smaller one)"
+                )
+            self._in_use += pixels
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._in_use -= pixels
+                self._changed.notify_all()
+
+
+#: The pixels all sessions may be decoding at once: one image at the 60-megapixel limit, about 240 MB
+#: (Pillow holds RGB and RGBA at 4 bytes a pixel; ``ALEXNET_DECODE_BUDGET_PIXELS`` overrides it). A
+#: decode waits for room, so memory stays bounded however many uploads arrive together (BENCHMARKS.md,
+#: row 8: with eight 59-megapixel uploads at once the server peaked at 1.6 GiB; a budget of two such
+#: images gave 1.7 GiB and no shorter waits on 2 cores). Five 12-megapixel photos fit at once, and
+#: JPEGs, decoded reduced, hold only their reduced size.
+DECODE_BUDGET = PixelBudget(int(os.environ.get("ALEXNET_DECODE_BUDGET_PIXELS", MAX_PIXELS)))
+#: A decode of at least this many pixels gives its freed memory back to the OS (``_return_freed_memory``).
+_TRIM_PIXELS = 8_000_000
+
+# EXIF orientation (tag 0x0112) -> the transposition that makes the picture upright (as ImageOps.exif_transpose).
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_STRIP_PIXELS = 1 << 20  # rows converted at a time when reducing: 1 MP, 4 MB as RGBA
+
+
+def _return_freed_memory() -> None:
+    """Ask glibc's allocator to hand freed heap pages back to the OS (``malloc_trim``); elsewhere a no-op.
+
+    Pillow allocates a large image in 16 MB blocks with ``malloc``. Once glibc has freed one such block
+    it raises its mmap threshold above 16 MB, so later blocks come from the heaps of the threads that
+    decode (every Streamlit session runs in its own thread), which keep the pages after ``free``: each
+    session that decoded a large image would keep about its size resident.
+    """
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            import ctypes
+
+            _malloc_trim = ctypes.CDLL(None).malloc_trim
+        except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to do
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim = None
+
+
+def _reduced_rgb(im: Image.Image, factor: int) -> Image.Image:
+    """``_to_rgb(im).reduce(factor)`` computed in strips of rows, so no full-size converted copy exists."""
+    if factor <= 1:
+        return _to_rgb(im)
+    if im.mode == "F":  # scaled by the whole image's range: convert it whole (float TIFFs are rare)
+        return _to_rgb(im).reduce(factor)
+    width, height = im.size
+    out = Image.new("RGB", (-(-width // factor), -(-height // factor)))
+    rows = factor * max(1, _STRIP_PIXELS // (width * factor))
+    for top in range(0, height, rows):
+        strip = _to_rgb(im.crop((0, top, width, min(top + rows, height)))).reduce(factor)
+        out.paste(strip, (0, top // factor))
+    return out
+
+
+def load_image(
+    data: bytes, *, max_pixels: int = MAX_PIXELS, min_side: int = MIN_SIDE, reduce_to: int | None = DISPLAY_SIDE,
+    budget: PixelBudget | None = None,
+) -> Image.Image:
     """Decode uploaded bytes into an upright 8-bit RGB image, or raise ``ImageError``.
 
     The size is checked from the header before decoding, so a decompression bomb costs nothing.
-    Large JPEGs are decoded at a reduced DCT scale (``draft``) whenever that still leaves the
-    shorter side at least 1024 pixels: far more than the 256 the network uses, for a fraction of the
-    memory. EXIF orientation is applied, so phone photos come out the way they were taken.
+    An image whose shorter side is at least twice ``reduce_to`` comes back reduced by a whole factor
+    that leaves that side at least ``reduce_to`` (1024: far more than the 256 the network uses):
+    JPEGs are decoded at a reduced DCT scale (``draft``), so the full size never exists; other formats
+    are decoded once at full size in their own mode (a palette PNG is a byte a pixel) and converted
+    and reduced in strips. ``reduce_to=None`` keeps the full size. Decoding holds its pixels of
+    ``budget`` (default: the process-wide ``DECODE_BUDGET``). EXIF orientation is applied, so phone
+    photos come out the way they were taken.
     """
     if not data:
         raise ImageError("the file is empty")
@@ -148,14 +265,24 @@ def load_image(data: bytes, *, max_pixels: int = MAX_PIXELS, min_side: int = MIN
     try:
         if getattr(im, "n_frames", 1) > 1:
             im.seek(0)  # animated GIF/WebP/APNG, multi-page TIFF: the first frame is the image
-        if fmt in ("JPEG", "MPO") and min(width, height) > 2048:
-            scale = min(width, height) // 1024  # draft picks the largest DCT scale leaving >= the request
-            im.draft("RGB", (width // scale, height // scale))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im.load()
-        upright = ImageOps.exif_transpose(im)
-        rgb = _to_rgb(upright)
+        factor = min(width, height) // reduce_to if reduce_to else 1
+        if fmt in ("JPEG", "MPO") and factor >= 2:
+            # draft picks the largest DCT scale (1/2, 1/4, 1/8) leaving at least the size asked for.
+            im.draft("RGB", (width // factor, height // factor))
+            factor = min(im.size) // reduce_to
+        decoded = im.size[0] * im.size[1]
+        with (budget or DECODE_BUDGET).hold(decoded):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                im.load()
+            orientation = im.getexif().get(0x0112, 1)
+            rgb = _reduced_rgb(im, factor)
+            if rgb is not im:
+                im.close()  # frees the full-size pixels before the budget is given back
+                if decoded >= _TRIM_PIXELS:
+                    _return_freed_memory()
+        if orientation in _UPRIGHT:
+            rgb = rgb.transpose(_UPRIGHT[orientation])
         rgb.load()
     except ImageError:
         raise

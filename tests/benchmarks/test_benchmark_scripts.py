@@ -41,6 +41,9 @@ SMOKE_RUNS = {
 # The dashboard benchmark drives the whole Streamlit app through AppTest (5-14 s with one
 # repetition on the 2-core machine), so it is marked slow (it still runs in CI).
 DASHBOARD = ("bench_dashboard.py", (["--reps", "1", "--threads", "1"], ["switch (new layer)"]))
+# The concurrent-uploads benchmark starts the real server and drives headless Chromium (about 30 s for two
+# tiny sessions): browser-only, skipped (saying so) where /usr/bin/chromium or Playwright is missing.
+UPLOADS = ("bench_uploads.py", (["--sessions", "2", "--side", "600", "--timeout", "240"], ["600x600 PNG", "| 2/2 "]))
 
 
 def _run_script(name: str, args: list[str], monkeypatch, capsys) -> str:
@@ -58,7 +61,7 @@ def _run_script(name: str, args: list[str], monkeypatch, capsys) -> str:
 
 def test_every_script_has_a_smoke_run():
     scripts = {p.name for p in BENCHMARKS.glob("bench_*.py")}
-    assert scripts == set(SMOKE_RUNS) | {DASHBOARD[0]}, "add new benchmark scripts to SMOKE_RUNS"
+    assert scripts == set(SMOKE_RUNS) | {DASHBOARD[0], UPLOADS[0]}, "add new benchmark scripts to SMOKE_RUNS"
 
 
 @pytest.mark.parametrize("name", sorted(SMOKE_RUNS))
@@ -79,3 +82,16 @@ def test_dashboard_benchmark_runs(monkeypatch, capsys):
     out = _run_script(name, args, monkeypatch, capsys)
     for text in expected:
         assert text in out
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_uploads_benchmark_runs(monkeypatch, capsys):
+    if not Path("/usr/bin/chromium").is_file():
+        pytest.skip("/usr/bin/chromium not found (install it with .ci/install_browser.sh); browser-only benchmark")
+    pytest.importorskip("playwright.async_api", reason="playwright is not installed")
+    name, (args, expected) = UPLOADS
+    out = _run_script(name, args, monkeypatch, capsys)
+    assert out.startswith("CPU: ") and "|---" in out
+    for text in expected:
+        assert text in out, f"{name}: {text!r} missing from its output"

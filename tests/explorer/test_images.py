@@ -6,6 +6,7 @@ import hashlib
 import io
 import struct
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from alexnet.data import DatasetStats, EvalPreset, decode_image_file
 from explorer.images import (
     IMAGENET_MEAN_RGB,
     ImageError,
+    PixelBudget,
     image_hash,
     load_image,
     sample_images,
@@ -270,6 +272,109 @@ def test_shrink_for_display_keeps_small_images_and_bounds_large_ones():
     assert shrink_for_display(small) is small
     large = shrink_for_display(Image.new("RGB", (4000, 3000)))
     assert large.size == (1365, 1024)
+
+
+# ---- large images: decoded reduced, under a process-wide pixel budget ----------------------------------
+
+
+def stripes(width: int, height: int, period: int = 64) -> np.ndarray:
+    """Red vertical and green horizontal stripes: compresses well, and a wrong reduction shows."""
+    y, x = np.mgrid[0:height, 0:width]
+    array = np.zeros((height, width, 3), np.uint8)
+    array[..., 0] = (x // period % 2) * 255
+    array[..., 1] = (y // period % 2) * 255
+    array[..., 2] = 128
+    return array
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "P", "L", "I;16"])
+def test_large_images_come_back_reduced_like_a_full_decode_shrunk(mode):
+    array = stripes(2600, 2100)
+    image = Image.fromarray(array)
+    if mode == "I;16":
+        image = Image.fromarray(array[..., 0].astype(np.uint16) * 257)
+    elif mode != "RGB":
+        image = image.convert(mode)
+    data = encode(image, "PNG")
+    full = load_image(data, reduce_to=None)
+    assert full.size == (2600, 2100)
+    reduced = load_image(data)  # shorter side 2100 >= 2 x 1024: reduced by 2
+    assert reduced.size == (1300, 1050)
+    # What a session keeps is the same picture either way, up to resampling round-off.
+    a = np.asarray(shrink_for_display(reduced)).astype(int)
+    b = np.asarray(shrink_for_display(full)).astype(int)
+    assert a.shape == b.shape and np.abs(a - b).mean() < 2.0
+
+
+def test_large_jpeg_is_decoded_at_a_reduced_scale_and_turned_upright():
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    data = encode(Image.fromarray(stripes(4400, 2200)), "JPEG", quality=90, exif=exif.tobytes())
+    loaded = load_image(data)
+    assert loaded.size == (1100, 2200)  # DCT scale 1/2 (2200 // 1024 = 2), then upright (portrait)
+    assert load_image(data, reduce_to=None).size == (2200, 4400)
+
+
+def test_a_large_png_decodes_within_one_full_size_buffer():
+    # Before: decode, then full-size RGBA copies for the white background and the composite, then RGB:
+    # about 5 buffers. Now: the decoded buffer plus strips (Pillow keeps RGB and RGBA at 4 bytes a pixel).
+    clear_refs = Path("/proc/self/clear_refs")
+    if not clear_refs.exists():
+        pytest.skip("needs Linux's /proc/self/clear_refs to reset the peak resident size")
+    data = encode(Image.fromarray(stripes(4000, 4000)).convert("RGBA"), "PNG")
+    buffer_mib = 4000 * 4000 * 4 / 2**20
+
+    def status(field: str) -> float:
+        return int(Path("/proc/self/status").read_text().split(f"{field}:")[1].split()[0]) / 1024
+
+    before = status("VmRSS")
+    clear_refs.write_text("5")  # VmHWM := VmRSS
+    image = load_image(data)
+    peak = status("VmHWM") - before
+    assert image.size == (1334, 1334)  # reduced by 3, the last row and column of boxes partial
+    assert peak < 2 * buffer_mib, f"peak {peak:.0f} MiB for a {buffer_mib:.0f} MiB decode"
+
+
+def test_pixel_budget_lets_decodes_through_only_while_they_fit():
+    import threading
+
+    budget = PixelBudget(100, timeout=5)
+    order: list[str] = []
+    first_in, release_first = threading.Event(), threading.Event()
+
+    def first():
+        with budget.hold(60):
+            order.append("first in")
+            first_in.set()
+            release_first.wait(5)
+            order.append("first out")
+
+    def second():
+        first_in.wait(5)
+        with budget.hold(60):  # 60 + 60 > 100: waits for the first
+            order.append("second in")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    first_in.wait(5)
+    with budget.hold(40):  # fits beside the first
+        order.append("small in")
+    release_first.set()
+    for t in threads:
+        t.join(10)
+    assert order == ["first in", "small in", "first out", "second in"] and budget.in_use == 0
+    with budget.hold(1000):  # larger than the budget: runs alone
+        assert budget.in_use == 100
+
+
+def test_a_decode_that_cannot_get_pixels_in_time_is_refused_in_a_sentence():
+    budget = PixelBudget(64 * 48, timeout=0.05)
+    data = encode(halves(), "PNG")
+    with budget.hold(1):
+        with pytest.raises(ImageError, match="busy decoding other large images"):
+            load_image(data, budget=budget)
+    assert budget.in_use == 0 and load_image(data, budget=budget).size == (64, 48)
 
 
 # ---- hashes and samples --------------------------------------------------------------------------
