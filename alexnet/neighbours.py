@@ -55,7 +55,8 @@ def model_digest(classifier: Classifier) -> str:
     return h.hexdigest()[:16]
 
 
-def _folder_digest(paths: list[Path]) -> str:
+def folder_digest(paths: list[Path]) -> str:
+    """A short hash of files' paths, sizes and modification times (a cache key: same files, same digest)."""
     h = hashlib.sha256()
     for p in paths:
         st = p.stat()
@@ -74,7 +75,7 @@ def training_features(
     folder = find_split(Path(data), split).expanduser().resolve()
     classes, samples = list_image_folder(folder)
     files, labels = [p for p, _ in samples], [c for _, c in samples]
-    key = f"{model_digest(classifier)}-{_folder_digest(files)}"
+    key = f"{model_digest(classifier)}-{folder_digest(files)}"
     path = cache_dir() / "fc7" / f"{key}.pt"
     if path.is_file():
         try:
@@ -125,4 +126,5 @@ def majority_agreement(train: dict[str, Any], queries: Tensor, labels: Tensor, k
     return float((majority == labels).float().mean())
 
 
-__all__ = ["fc7_features", "majority_agreement", "model_digest", "nearest", "neighbour_rows", "training_features"]
+__all__ = ["fc7_features", "folder_digest", "majority_agreement", "model_digest", "nearest", "neighbour_rows",
+           "training_features"]

@@ -1,10 +1,9 @@
 """Dataset examples per channel: the images (and the places in them) that drive each unit hardest.
 
-Zeiler & Fergus (2014) and the paper's Figure 3-style views show a unit by the training patches that
-excite it most. One pass over a dataset (Imagenette train + val: 5,000 images) keeps, for every
-channel of conv1..conv5 and every unit of fc6 and fc7, the top ``k`` images by the channel's maximum
-over positions (one entry per image, so nine different pictures), with the position of that maximum.
-``top_patches`` then cuts the receptive field at that position out of each image.
+Zeiler & Fergus (2014) show a unit by the image patches that excite it most. One pass over a dataset
+(Imagenette train + val: 5,000 images) keeps, for every channel of conv1..conv5 and every unit of fc6
+and fc7, the top ``k`` images by the channel's maximum over positions (one entry per image: nine
+different pictures) and where that maximum is; ``top_patches`` cuts out the receptive field there.
 
 Values are the layers' outputs before their ReLU (conv1 ... conv5, fc6, fc7 as ``nn.Linear`` gives
 them): for a unit that fires the order is the ReLU's, and a unit that never fires still gets its
@@ -33,14 +32,15 @@ from torch import Tensor, nn
 from alexnet.checkpoint import atomic_save
 from alexnet.data import decode_image_file, find_split, list_image_folder, load_image_folder
 from alexnet.errors import DataError
-from alexnet.neighbours import _folder_digest, model_digest
+from alexnet.neighbours import folder_digest, model_digest
 from alexnet.paths import cache_dir
 from alexnet.predict import Classifier
 from explorer.activations import capture_activations, conv_layers, feature_stages
 from explorer.attribution import Progress
 from explorer.receptive_field import ReceptiveField, receptive_fields
 
-__all__ = ["DEFAULT_LAYERS", "LayerExamples", "UnitExamples", "build_unit_examples", "top_patches", "unit_layers"]
+__all__ = ["DEFAULT_LAYERS", "DecodedImages", "LayerExamples", "UnitExamples", "build_unit_examples", "top_patches",
+           "unit_layers"]
 
 INDEX_FORMAT = "alexnet-explorer/unit-examples/1"
 DEFAULT_LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7")
@@ -81,10 +81,12 @@ class UnitExamples:
     key: str
 
 
-def unit_layers(model: nn.Module) -> list[str]:
-    """The layers an index can hold for ``model``: its conv layers, then fc6 and fc7 when it has them."""
-    linears = sum(isinstance(m, nn.Linear) for m in getattr(model, "classifier", nn.Sequential()).children())
-    return [*conv_layers(model), *FC_LAYERS[:max(0, min(linears - 1, len(FC_LAYERS)))]]
+def unit_layers(model: nn.Module) -> dict[str, int]:
+    """The layers an index can hold for ``model`` and their channel counts: conv layers, then fc6, fc7 if present."""
+    units = {name: conv.out_channels for name, conv in conv_layers(model).items()}
+    linears = [m for m in getattr(model, "classifier", nn.Sequential()).children() if isinstance(m, nn.Linear)]
+    units.update({name: linear.out_features for name, linear in zip(FC_LAYERS, linears[:-1], strict=False)})
+    return units
 
 
 def _head_outputs(model: nn.Module, features: Tensor, wanted: Sequence[str]) -> dict[str, Tensor]:
@@ -151,7 +153,7 @@ def build_unit_examples(
     with images/s. A missing folder is a one-line ``DataError`` naming it.
     """
     model = classifier.model
-    known = unit_layers(model)
+    known = list(unit_layers(model))
     layers = known if layers is None else list(layers)
     unknown = [name for name in layers if name not in known]
     if unknown:
@@ -165,7 +167,7 @@ def build_unit_examples(
     labels = np.array([label for _, samples in listed for _, label in samples], dtype=np.int64)
     crop = classifier.preset.crop_size
     key = _digest(INDEX_FORMAT, model_digest(classifier), classifier.preset.stats.mean_image, tuple(layers), k,
-                  image_size, crop, _folder_digest(files))
+                  image_size, crop, folder_digest(files))
     path = cache_dir() / "unit-examples" / f"{key}.pt"
     if cache and path.is_file():
         cached = _load(path, key)
@@ -178,11 +180,9 @@ def build_unit_examples(
     fc_wanted = [name for name in layers if name in FC_LAYERS]
     last = feature_stages(model)[-1].name  # what the classifier reads: pool5 in AlexNet
     wanted = [*conv_wanted, *([last] if fc_wanted and last not in conv_wanted else [])]
-    bar = None
-    if show_progress:
-        from tqdm.auto import tqdm
+    from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(files), desc="unit examples", unit="img", leave=False)
+    bar = tqdm(total=len(files), desc="unit examples", unit="img", leave=False, disable=not show_progress)
     done = 0
     try:
         for folder in folders:
@@ -196,13 +196,11 @@ def build_unit_examples(
                     for name in layers:
                         tops[name].add(acts[name], done)
                 done += x.shape[0]
-                if bar is not None:
-                    bar.update(x.shape[0])
+                bar.update(x.shape[0])
                 if progress is not None:
                     progress(done, len(files))
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     result = UnitExamples(
         {name: _layer(name, tops[name], fields.get(name)) for name in layers},
         [str(p) for p in files], labels, list(listed[0][0]), image_size, crop, key,
@@ -252,6 +250,33 @@ def _load(path: Path, key: str) -> UnitExamples | None:
     image_size, crop = (int(v) for v in state["sizes"])
     return UnitExamples(layers, list(state["paths"]), state["labels"].numpy(), list(state["classes"]), image_size,
                         crop, key)
+
+
+class DecodedImages:
+    """The index's images by dataset index, each split decoded once on first use (``load_image_folder``'s cache).
+
+    What ``top_patches(images=...)`` takes when many channels are drawn: reading the decoded split
+    (about 1 s for Imagenette's train from the cache) beats decoding some thousand JPEG files again.
+    """
+
+    def __init__(self, index: UnitExamples, progress: bool = False):
+        self._size, self._progress = index.image_size, progress
+        self._splits: list[list] = []  # [first index, count, folder, tensor or None], in the index's order
+        for i, path in enumerate(index.paths):
+            folder = Path(path).parent.parent
+            if self._splits and self._splits[-1][2] == folder:
+                self._splits[-1][1] += 1
+            else:
+                self._splits.append([i, 1, folder, None])
+
+    def __getitem__(self, i: int) -> Tensor:
+        for split in self._splits:
+            first, count, folder, images = split
+            if first <= i < first + count:
+                if images is None:
+                    images = split[3] = load_image_folder(folder, size=self._size, progress=self._progress).images
+                return images[i - first]
+        raise IndexError(f"image {i} is not in the index")
 
 
 def network_view(image: Tensor, crop: int) -> Tensor:

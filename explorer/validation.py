@@ -23,7 +23,7 @@ from torch import nn
 from alexnet.checkpoint import atomic_save
 from alexnet.data import EvalPreset, class_names, decode_image_file, list_image_folder
 from alexnet.errors import DataError
-from alexnet.neighbours import _folder_digest, model_digest  # the library's key for "these files, unchanged"
+from alexnet.neighbours import folder_digest, model_digest  # the library's key for "these files, unchanged"
 from alexnet.paths import cache_dir, data_root
 from alexnet.predict import Classifier
 from explorer.activations import model_lock
@@ -198,7 +198,7 @@ def score_folder(
         raise DataError(f"{folder} has classes the model does not know: {', '.join(unknown[:3])}")
     order = [classifier.classes.index(c) for c in classes]  # the model's output for each folder class
     files = [path for path, _ in samples]
-    path = cache_dir() / "dashboard" / f"{model_digest(classifier)}-{_folder_digest(files)}.pt"
+    path = cache_dir() / "dashboard" / f"{model_digest(classifier)}-{folder_digest(files)}.pt"
     if cache and (hit := _load(path)) is not None:
         return hit
     model = classifier.model
