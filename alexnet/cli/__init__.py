@@ -21,6 +21,8 @@ COMMANDS: dict[str, str] = {
     "evaluate": "alexnet.cli.evaluate",
     "predict": "alexnet.cli.predict",
     "neighbours": "alexnet.cli.neighbours",
+    "explain": "alexnet.cli.explain",
+    "units": "alexnet.cli.units",
     "summary": "alexnet.cli.summary",
     "relu-tanh": "alexnet.cli.relu_tanh",
 }

@@ -10,7 +10,7 @@ from alexnet import AlexNet
 from explorer.attribution import default_layer, gradcam, gradcam_cells
 from explorer.attribution._common import upsample
 from explorer.receptive_field import paper_fields
-from tests.explorer.attribution.conftest import REGIONS, SIZE, inside, outside_share, peak
+from tests.explorer.attribution.region_net import REGIONS, SIZE, inside, outside_share, peak
 
 
 def test_each_class_map_peaks_in_its_region(region_net, image):
@@ -35,7 +35,7 @@ def test_cells_are_the_layer_resolution_and_the_callers_tensor_is_untouched(regi
 
 
 def test_training_mode_is_refused(image):
-    from tests.explorer.attribution.conftest import RegionNet
+    from tests.explorer.attribution.region_net import RegionNet
 
     with pytest.raises(ValueError, match="eval mode"):
         gradcam(RegionNet().train(), image)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from explorer.attribution import grey_fill, occlusion, window_starts
-from tests.explorer.attribution.conftest import REGIONS, SIZE, inside, outside_share, peak
+from tests.explorer.attribution.region_net import REGIONS, SIZE, inside, outside_share, peak
 
 
 def test_windows_reach_the_far_edge():

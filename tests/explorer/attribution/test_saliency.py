@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from explorer.attribution import saliency
-from tests.explorer.attribution.conftest import REGIONS, SIZE, inside, outside_share, peak
+from tests.explorer.attribution.region_net import REGIONS, SIZE, inside, outside_share, peak
 
 
 def test_gradient_lives_in_the_region_of_the_class(region_net, image):
