@@ -36,6 +36,13 @@ SMOKE_RUNS = {
          "--channels-last", "on", "--data", "pipeline", "--dataset-images", "4"],
         [re.compile(r"\|\s*2\s*\|\s*2\s*\|\s*bf16\s*\|\s*on\s*\|\s*pipeline\s*\|\s*[0-9.]+\s*\|")],
     ),
+    "bench_attribution.py": (
+        # A random AlexNet, one occlusion window, two images per split (the index says "skipped" without data).
+        ["--model", "random", "--reps", "1", "--threads", "1", "--patch", "227", "--stride", "227",
+         "--index-images", "2", "--vis-steps", "1", "--vis-size", "64"],
+        ["| forward pass (baseline) |", "| gradcam ", "| occlusion 227/227 ", re.compile(r"index (build|skipped)"),
+         "| conv5 "],
+    ),
 }
 
 # The dashboard benchmark drives the whole Streamlit app through AppTest (5-14 s with one
