@@ -11,13 +11,6 @@ from alexnet.cli._common import positive_int
 LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7")  # the paper network's; checked in run()
 
 
-def _channel(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "units",
@@ -33,7 +26,7 @@ def register(subparsers) -> None:
                    help="dataset folder with train/ and val/ (ImageFolder layout) "
                    "(default: <ALEXNET_DATA_ROOT>/imagenette)")
     p.add_argument("--layer", default="conv5", help=f"one of {', '.join(LAYERS)} (default: conv5)")
-    p.add_argument("--channel", type=_channel, default=None, metavar="N",
+    p.add_argument("--channel", type=int, default=None, metavar="N",
                    help="one channel (default: every channel of the layer)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the PNGs (created if missing)")
     p.add_argument("--checkpoint", metavar="FILE",
@@ -59,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     known = unit_layers(classifier.model)
     if args.layer not in known:
         return _fail(f"unknown layer {args.layer!r}; known: {', '.join(known)}")
-    if args.channel is not None and args.channel >= known[args.layer]:
+    if args.channel is not None and not 0 <= args.channel < known[args.layer]:
         return _fail(f"{args.layer} has channels 0..{known[args.layer] - 1}, not {args.channel}")
     index = build_unit_examples(classifier, args.data or data_root() / "imagenette", show_progress=args.progress)
     layer = index.layers[args.layer]

@@ -17,6 +17,7 @@ from alexnet.cli import main
 from alexnet.data import DatasetStats, EvalPreset
 from alexnet.predict import Classifier
 from tests.explorer.attribution.region_net import RegionNet, inside
+from tests.explorer.test_dataset_examples import TinyNet
 
 # Class regions in the 227x227 crop; the 256x256 file holds them 14 pixels further in (centre crop).
 REGIONS = ((20, 30, 80, 90), (140, 150, 200, 210))
@@ -109,28 +110,6 @@ def test_bad_options_are_refused_by_the_parser(capsys):
 # --- units ---------------------------------------------------------------------------------------------
 
 
-class TwoConvNet(nn.Module):
-    """conv1 (red, green detectors), conv2 (copies them), fc6/fc7/fc8: a 227x227 network small enough for tests."""
-
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(0)
-        conv1, conv2 = nn.Conv2d(3, 2, 3, padding=1), nn.Conv2d(2, 2, 1)
-        with torch.no_grad():
-            for conv in (conv1, conv2):
-                conv.weight.zero_()
-                conv.bias.zero_()
-            conv1.weight[0, 0, 1, 1] = conv1.weight[1, 1, 1, 1] = 1.0
-            conv2.weight[0, 0] = conv2.weight[1, 1] = 1.0
-        self.features = nn.Sequential(conv1, nn.ReLU(inplace=True), nn.MaxPool2d(2, 2), conv2, nn.ReLU(inplace=True),
-                                      nn.MaxPool2d(8, 8))
-        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(2 * 14 * 14, 4), nn.ReLU(inplace=True),
-                                        nn.Linear(4, 3), nn.ReLU(inplace=True), nn.Linear(3, 2))
-
-    def forward(self, x):
-        return self.classifier(self.features(x))
-
-
 @pytest.fixture(scope="module")
 def dot_data(tmp_path_factory) -> Path:
     """Four train and two val images, black with one red dot each; image i's dot is the i-th brightest."""
@@ -146,7 +125,9 @@ def dot_data(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def dot_classifier(monkeypatch) -> Classifier:
-    classifier = Classifier(TwoConvNet().eval(), EvalPreset(_stats()), ["a", "b"], ["apple", "banana"], "dots")
+    torch.manual_seed(0)
+    model = TinyNet(pool=8, side=14).eval()  # 227 -> 113 -> 14 after the 8x8 pooling
+    classifier = Classifier(model, EvalPreset(_stats()), ["a", "b"], ["apple", "banana"], "dots")
     monkeypatch.setattr(alexnet.predict, "load_classifier", lambda checkpoint=None: classifier)
     return classifier
 
@@ -179,6 +160,8 @@ def test_units_one_line_errors(dot_classifier, dot_data, tmp_path, capsys):
     _one_line_error(capsys.readouterr().err, "unknown layer 'conv5'", "known: conv1, conv2, fc6, fc7")
     assert main(["units", "--data", str(dot_data), "--layer", "conv1", "--channel", "2", "--out", str(tmp_path)]) == 2
     _one_line_error(capsys.readouterr().err, "conv1 has channels 0..1, not 2")
+    assert main(["units", "--data", str(dot_data), "--layer", "conv1", "--channel", "-1", "--out", str(tmp_path)]) == 2
+    _one_line_error(capsys.readouterr().err, "conv1 has channels 0..1, not -1")
     assert main(["units", "--data", str(tmp_path / "nowhere"), "--layer", "conv1", "--out", str(tmp_path)]) == 2
     _one_line_error(capsys.readouterr().err, "data folder not found", "nowhere")
     assert not list(tmp_path.glob("*.png"))

@@ -26,21 +26,25 @@ DOTS = [
 
 
 class TinyNet(nn.Module):
-    """conv1: channel 0 = red at the kernel's centre, channel 1 = green; conv2 copies them; fc6/fc7/fc8 random."""
+    """conv1: channel 0 = red at the kernel's centre, channel 1 = green; conv2 copies them; fc6/fc7/fc8 random.
 
-    def __init__(self):
+    ``pool`` is the last pooling's size and ``side`` the map side it leaves (5 for 20x20 inputs and 2x2 pools);
+    ``colours`` are conv1's centre taps (RGB weights) of its two channels.
+    """
+
+    def __init__(self, pool: int = 2, side: int = 5, colours=((1.0, 0.0, 0.0), (0.0, 1.0, 0.0))):
         super().__init__()
         conv1, conv2 = nn.Conv2d(3, 2, 3, padding=1), nn.Conv2d(2, 2, 1)
         with torch.no_grad():
             for conv in (conv1, conv2):
                 conv.weight.zero_()
                 conv.bias.zero_()
-            conv1.weight[0, 0, 1, 1] = conv1.weight[1, 1, 1, 1] = 1.0
+            conv1.weight[:, :, 1, 1] = torch.tensor(colours)
             conv2.weight[0, 0] = conv2.weight[1, 1] = 1.0
         self.features = nn.Sequential(conv1, nn.ReLU(inplace=True), nn.MaxPool2d(2, 2), conv2, nn.ReLU(inplace=True),
-                                      nn.MaxPool2d(2, 2))
-        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(2 * 5 * 5, 4), nn.ReLU(inplace=True), nn.Dropout(),
-                                        nn.Linear(4, 3), nn.ReLU(inplace=True), nn.Linear(3, 2))
+                                      nn.MaxPool2d(pool, pool))
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(2 * side * side, 4), nn.ReLU(inplace=True),
+                                        nn.Dropout(), nn.Linear(4, 3), nn.ReLU(inplace=True), nn.Linear(3, 2))
 
     def forward(self, x):
         return self.classifier(self.features(x))

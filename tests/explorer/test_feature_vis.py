@@ -5,33 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from explorer.feature_vis import channel_response, visualise_channel
-
-
-class ColourNet(nn.Module):
-    """conv1 channel 0 = red - green, channel 1 = blue - red (3x3 kernels, centre tap only); conv2 copies channel 0."""
-
-    def __init__(self):
-        super().__init__()
-        conv1, conv2 = nn.Conv2d(3, 2, 3, padding=1), nn.Conv2d(2, 1, 1)
-        with torch.no_grad():
-            for conv in (conv1, conv2):
-                conv.weight.zero_()
-                conv.bias.zero_()
-            conv1.weight[0, 0, 1, 1], conv1.weight[0, 1, 1, 1] = 1.0, -1.0
-            conv1.weight[1, 2, 1, 1], conv1.weight[1, 0, 1, 1] = 1.0, -1.0
-            conv2.weight[0, 0] = 1.0
-        self.features = nn.Sequential(conv1, nn.ReLU(inplace=True), nn.MaxPool2d(2, 2), conv2, nn.ReLU(inplace=True))
-
-    def forward(self, x):
-        return self.features(x).flatten(1)
+from tests.explorer.test_dataset_examples import TinyNet
 
 
 @pytest.fixture(scope="module")
-def net() -> ColourNet:
-    return ColourNet().eval()
+def net() -> TinyNet:
+    """conv1: channel 0 = red - green, channel 1 = blue - red; conv2 copies them (after a ReLU and a 2x2 max pool).
+
+    Differences of colours: the decorrelated parameterisation moves all three together when only
+    one is rewarded (brightness), so a single-colour channel would give a bright, not a red, picture.
+    """
+    return TinyNet(colours=((1.0, -1.0, 0.0), (-1.0, 0.0, 1.0))).eval()
 
 
 def test_the_picture_takes_the_channels_colour(net):
@@ -62,9 +48,9 @@ def test_deterministic_and_the_model_is_untouched(net):
 
 
 def test_refusals(net):
-    with pytest.raises(KeyError, match="unknown layer 'conv7'; known: conv1, relu1, pool1, conv2, relu2"):
+    with pytest.raises(KeyError, match="unknown layer 'conv7'; known: conv1, relu1, pool1, conv2, relu2, pool2"):
         visualise_channel(net, "conv7", 0, steps=1)
     with pytest.raises(IndexError, match="channels 0..1"):
         visualise_channel(net, "conv1", 2, steps=1)
     with pytest.raises(ValueError, match="eval mode"):
-        visualise_channel(ColourNet().train(), "conv1", 0, steps=1)
+        visualise_channel(TinyNet().train(), "conv1", 0, steps=1)
