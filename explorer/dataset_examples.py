@@ -143,12 +143,14 @@ def build_unit_examples(
     image_size: int = 256,
     batch_size: int = 50,
     cache: bool = True,
+    rebuild: bool = False,
     progress: Progress | None = None,
     show_progress: bool = True,
 ) -> UnitExamples:
     """The top ``k`` images of every channel of ``layers`` over ``data``'s ``splits`` (computed once, then cached).
 
-    ``layers`` default: every conv layer of the model and fc6, fc7 (``unit_layers``).
+    ``layers`` default: every conv layer of the model and fc6, fc7 (``unit_layers``). ``rebuild``
+    computes the index again even when it is cached (and, with ``cache``, replaces the cached one).
     ``progress(done, total)`` follows each batch of images; ``show_progress`` also shows a tqdm bar
     with images/s. A missing folder is a one-line ``DataError`` naming it.
     """
@@ -169,7 +171,7 @@ def build_unit_examples(
     key = _digest(INDEX_FORMAT, model_digest(classifier), classifier.preset.stats.mean_image, tuple(layers), k,
                   image_size, crop, folder_digest(files))
     path = cache_dir() / "unit-examples" / f"{key}.pt"
-    if cache and path.is_file():
+    if cache and not rebuild and path.is_file():
         cached = _load(path, key)
         if cached is not None:
             return cached

@@ -141,3 +141,12 @@ def test_one_line_errors(classifier, dots, tmp_path):
         top_patches(index, "conv9", 0)
     with pytest.raises(IndexError, match="channels 0..1"):
         top_patches(index, "conv1", 2)
+
+
+def test_rebuild_ignores_and_replaces_the_cached_index(classifier, dots, monkeypatch):
+    _build(classifier, dots)
+    calls = []
+    real = dx.capture_activations
+    monkeypatch.setattr(dx, "capture_activations", lambda *a, **k: calls.append(1) or real(*a, **k))
+    _build(classifier, dots, rebuild=True)
+    assert calls  # computed again
