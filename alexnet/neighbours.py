@@ -24,7 +24,7 @@ from alexnet.data import find_split, list_image_folder, load_image_folder
 from alexnet.paths import cache_dir
 from alexnet.predict import Classifier
 
-FEATURES_FORMAT = "alexnet-explorer/fc7/1"
+FEATURES_FORMAT = "alexnet-explorer/fc7/2"  # /2: squared norms cached with the vectors
 FEATURE_LAYER = "relu7"
 
 
@@ -94,16 +94,24 @@ def training_features(
     for start in batches:
         feats.append(fc7_features(classifier, images.images[start:start + 64]))
     # load_image_folder lists the folder with list_image_folder too: row i is files[i].
-    result = {"format": FEATURES_FORMAT, "features": torch.cat(feats), "paths": [str(p) for p in files],
+    features = torch.cat(feats)
+    result = {"format": FEATURES_FORMAT, "features": features, "sq_norms": features.pow(2).sum(1),
+              "paths": [str(p) for p in files],
               "labels": torch.as_tensor(labels), "classes": list(classes)}
     atomic_save(result, path)
     return result
 
 
-def nearest(features: Tensor, queries: Tensor, k: int = 6) -> tuple[Tensor, Tensor]:
-    """The ``k`` rows of ``features`` nearest each query (Euclidean): (distances, indices), both (Q, k)."""
+def nearest(features: Tensor, queries: Tensor, k: int = 6, *, sq_norms: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """The ``k`` rows of ``features`` nearest each query (Euclidean): (distances, indices), both (Q, k).
+
+    ``sq_norms`` (each row's squared length, as ``training_features`` caches it) saves a pass over
+    the whole matrix per query.
+    """
+    if sq_norms is None:
+        sq_norms = features.pow(2).sum(1)
     # |a - b|^2 = |a|^2 - 2ab + |b|^2: one matrix product instead of Q x N difference vectors.
-    d2 = (queries.pow(2).sum(1, keepdim=True) - 2 * queries @ features.T + features.pow(2).sum(1)).clamp_min(0)
+    d2 = (queries.pow(2).sum(1, keepdim=True) - 2 * queries @ features.T + sq_norms).clamp_min(0)
     dist, idx = d2.topk(min(k, features.shape[0]), dim=1, largest=False)
     return dist.sqrt(), idx
 
@@ -120,7 +128,7 @@ def neighbour_rows(train: dict[str, Any], distances: Tensor, indices: Tensor) ->
 
 def majority_agreement(train: dict[str, Any], queries: Tensor, labels: Tensor, k: int = 6) -> float:
     """Share of queries whose k nearest training images are mostly (plurality) of the query's true class."""
-    _, idx = nearest(train["features"], queries, k)
+    _, idx = nearest(train["features"], queries, k, sq_norms=train.get("sq_norms"))
     votes = train["labels"][idx]  # (Q, k)
     majority = torch.mode(votes, dim=1).values  # a tie goes to the smaller class index
     return float((majority == labels).float().mean())

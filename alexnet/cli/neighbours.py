@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     rows = []
     if decoded:
         queries = fc7_features(classifier, torch.stack([image for _, image in decoded]))
-        distances, indices = nearest(train["features"], queries, args.k)
+        distances, indices = nearest(train["features"], queries, args.k, sq_norms=train["sq_norms"])
         for (path, _), found in zip(decoded, neighbour_rows(train, distances, indices), strict=True):
             rows.append({"image": str(path), "neighbours": found})
     return report_per_image(

@@ -36,6 +36,11 @@ SMOKE_RUNS = {
          "--channels-last", "on", "--data", "pipeline", "--dataset-images", "4"],
         [re.compile(r"\|\s*2\s*\|\s*2\s*\|\s*bf16\s*\|\s*on\s*\|\s*pipeline\s*\|\s*[0-9.]+\s*\|")],
     ),
+    "bench_predict.py": (
+        # The bundled model; ten cached vectors to search; the import probe runs once.
+        ["--threads", "1", "--reps", "1", "--train-images", "10"],
+        ["| threads | forward only ms |", "GUI/plotting modules imported: none"],
+    ),
     "bench_attribution.py": (
         # A random AlexNet, one occlusion window, two images per split (the index says "skipped" without data).
         ["--model", "random", "--reps", "1", "--threads", "1", "--patch", "227", "--stride", "227",
