@@ -12,11 +12,12 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["FigureExportError", "bar_chart", "bar_chart_png", "csv_bytes", "png_bytes", "rows_from_columns"]
+__all__ = ["BarChart", "FigureExportError", "bar_chart", "csv_bytes", "png_bytes", "rows_from_columns"]
 
 
 class FigureExportError(RuntimeError):
@@ -136,71 +137,77 @@ def _bar_traces(
     return [(name, np.arange(count), np.asarray(values)) for name, values in series.items()], True
 
 
-def bar_chart(
-    x: Sequence[Any] | np.ndarray,
-    series: Mapping[str, Sequence[float] | np.ndarray],
-    *,
-    title: str = "",
-    xlabel: str = "",
-    ylabel: str = "",
-    colour: Sequence[Any] | np.ndarray | None = None,
-    colour_label: str = "",
-    height: int = 320,
-):
-    """Interactive plotly bars, one trace per series (or one trace per ``colour`` group).
+@dataclass(frozen=True)
+class BarChart:
+    """One bar chart: its data and labels once; ``plotly()`` and ``png()`` only draw them.
 
-    The figure is built from a plain dict in one step: plotly's ``add_bar``/``update_layout`` path
-    validates property by property and costs ~10x more, which a page pays on every rerun.
+    One trace per series (side by side), or, for a single series with ``colour``, one trace per
+    colour group; ``height`` (pixels) applies to the interactive chart.
     """
-    import plotly.graph_objects as go
 
-    xs = np.asarray(x)
-    traces = [
-        {"type": "bar", "x": xs[at].tolist(), "y": heights.tolist(), "name": name}
-        for name, at, heights in _bar_traces(series, colour, colour_label, len(xs))[0]
-    ]
-    layout = {
-        "height": height,
-        "margin": {"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
-        "barmode": "group",
-        "bargap": 0.05,
-        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
-        "xaxis": {"title": {"text": xlabel}} if xlabel else {},
-        "yaxis": {"title": {"text": ylabel}} if ylabel else {},
-    }
-    if title:
-        layout["title"] = {"text": title}
-    return go.Figure({"data": traces, "layout": layout})
+    x: Sequence[Any] | np.ndarray
+    series: Mapping[str, Sequence[float] | np.ndarray]
+    title: str = ""
+    xlabel: str = ""
+    ylabel: str = ""
+    colour: Sequence[Any] | np.ndarray | None = None
+    colour_label: str = ""
+    height: int = 320
+
+    def _traces(self) -> tuple[list[tuple[str, np.ndarray, np.ndarray]], bool]:
+        return _bar_traces(self.series, self.colour, self.colour_label, len(self.x))
+
+    def plotly(self):
+        """Interactive plotly bars.
+
+        The figure is built from a plain dict in one step: plotly's ``add_bar``/``update_layout`` path
+        validates property by property and costs ~10x more, which a page pays on every rerun.
+        """
+        import plotly.graph_objects as go
+
+        xs = np.asarray(self.x)
+        traces = [
+            {"type": "bar", "x": xs[at].tolist(), "y": heights.tolist(), "name": name}
+            for name, at, heights in self._traces()[0]
+        ]
+        layout = {
+            "height": self.height,
+            "margin": {"l": 10, "r": 10, "t": 40 if self.title else 10, "b": 10},
+            "barmode": "group",
+            "bargap": 0.05,
+            "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+            "xaxis": {"title": {"text": self.xlabel}} if self.xlabel else {},
+            "yaxis": {"title": {"text": self.ylabel}} if self.ylabel else {},
+        }
+        if self.title:
+            layout["title"] = {"text": self.title}
+        return go.Figure({"data": traces, "layout": layout})
+
+    def png(self) -> bytes:
+        """The same chart drawn with matplotlib, as PNG bytes (no kaleido needed)."""
+        # A bare Figure (not pyplot): no global backend state, safe from several sessions' threads.
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(10, 3.6), layout="constrained")
+        ax = fig.add_subplot()
+        traces, side_by_side = self._traces()
+        width = 0.9 / max(1, len(traces)) if side_by_side else 0.9
+        for i, (name, at, heights) in enumerate(traces):
+            offset = (i - (len(traces) - 1) / 2) * width if side_by_side else 0.0
+            ax.bar(at + offset, heights, width=width, label=name)
+        if len(self.x) <= 32:
+            rotate = len(self.x) > 10
+            ticks = np.arange(len(self.x))
+            ax.set_xticks(ticks, [str(v) for v in self.x], rotation=45 if rotate else 0,
+                          ha="right" if rotate else "center")
+        ax.set_title(self.title)
+        ax.set_xlabel(self.xlabel)
+        ax.set_ylabel(self.ylabel)
+        if len(self.series) > 1 or self.colour is not None:
+            ax.legend(loc="best")
+        return png_bytes(fig)
 
 
-def bar_chart_png(
-    x: Sequence[Any] | np.ndarray,
-    series: Mapping[str, Sequence[float] | np.ndarray],
-    *,
-    title: str = "",
-    xlabel: str = "",
-    ylabel: str = "",
-    colour: Sequence[Any] | np.ndarray | None = None,
-    colour_label: str = "",
-) -> bytes:
-    """The same chart as ``bar_chart``, drawn with matplotlib, as PNG bytes (no kaleido needed)."""
-    # A bare Figure (not pyplot): no global backend state, safe from several sessions' threads.
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(10, 3.6), layout="constrained")
-    ax = fig.add_subplot()
-    traces, side_by_side = _bar_traces(series, colour, colour_label, len(x))
-    width = 0.9 / max(1, len(traces)) if side_by_side else 0.9
-    for i, (name, at, heights) in enumerate(traces):
-        offset = (i - (len(traces) - 1) / 2) * width if side_by_side else 0.0
-        ax.bar(at + offset, heights, width=width, label=name)
-    if len(x) <= 32:
-        rotate = len(x) > 10
-        ticks = np.arange(len(x))
-        ax.set_xticks(ticks, [str(v) for v in x], rotation=45 if rotate else 0, ha="right" if rotate else "center")
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if len(series) > 1 or colour is not None:
-        ax.legend(loc="best")
-    return png_bytes(fig)
+def bar_chart(x: Sequence[Any] | np.ndarray, series: Mapping[str, Sequence[float] | np.ndarray], **options: Any):
+    """Interactive plotly bars: ``BarChart(x, series, **options).plotly()``."""
+    return BarChart(x, series, **options).plotly()

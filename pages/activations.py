@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.activations import feature_stages
-from explorer.figures import bar_chart, bar_chart_png
+from explorer.figures import BarChart, bar_chart
 from explorer.kernels import conv_shape
 from explorer.predictions import TRAINED_ON, class_score_bars, known_classes_line, top5_bars
 from explorer.units import classifier_stages
@@ -99,7 +99,7 @@ def unit_layer_view(layer: str) -> None:
     chart_args = dict(title=f"{stage.label}: the {len(top)} strongest units", xlabel="unit", ylabel="activation")
     st.plotly_chart(bar_chart(top, {"activation": stats["top_values"]}, **chart_args), key="activations_units_chart")
     download_buttons(
-        fig=lambda: bar_chart_png(top, {"activation": stats["top_values"]}, **chart_args),
+        fig=lambda: BarChart(top, {"activation": stats["top_values"]}, **chart_args).png(),
         csv_rows={"unit": stats["top_units"], "activation": stats["top_values"]},
         name=f"{layer}_strongest_units",
         key="unit_stats",
@@ -162,7 +162,7 @@ shown = st.radio("Statistic", list(series), horizontal=True, key="activations_st
 chart_args = dict(title=f"{layer}: {shown} per channel", xlabel="channel", ylabel=shown)
 st.plotly_chart(bar_chart(stats["channel"], {shown: series[shown]}, **chart_args), key="activations_stats_chart")
 download_buttons(
-    fig=lambda: bar_chart_png(stats["channel"], {shown: series[shown]}, **chart_args),
+    fig=lambda: BarChart(stats["channel"], {shown: series[shown]}, **chart_args).png(),
     csv_rows={
         "channel": stats["channel"],
         "mean": stats["mean"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.activations import conv_layers
-from explorer.figures import bar_chart, bar_chart_png, png_bytes
+from explorer.figures import BarChart, bar_chart, png_bytes
 from explorer.kernels import (
     channel_slices,
     conv_shape,
@@ -111,7 +111,7 @@ def _conv1(loaded: LoadedModel, contrast: str) -> None:
     )
     st.plotly_chart(bar_chart(scores["kernel"], {label: scores[metric]}, **chart_args), key="kernels_scores_chart")
     download_buttons(
-        fig=lambda: bar_chart_png(scores["kernel"], {label: scores[metric]}, **chart_args),
+        fig=lambda: BarChart(scores["kernel"], {label: scores[metric]}, **chart_args).png(),
         csv_rows=scores,
         name=f"conv1_{metric}",
         key="conv1_scores",
