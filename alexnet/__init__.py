@@ -6,54 +6,32 @@ Names are imported on first use (PEP 562 ``__getattr__``), so ``import alexnet``
 
 from __future__ import annotations
 
-from alexnet.lazy import lazy_exports
+from alexnet.lazy import exports_by_module, lazy_exports
 
 # Public name -> the module that defines it (the one place to look it up).
-_EXPORTS: dict[str, str] = {
-    "AlexNet": "alexnet.model",
-    "ModelConfig": "alexnet.model",
-    "paper_init_": "alexnet.model",
-    "LocalResponseNorm": "alexnet.lrn",
-    "LayerRow": "alexnet.summary",
-    "format_summary": "alexnet.summary",
-    "layer_summary": "alexnet.summary",
-    "CheckpointError": "alexnet.errors",
-    "DataError": "alexnet.errors",
-    "TrainError": "alexnet.errors",
-    "WeightsUnavailableError": "alexnet.errors",
-    "load_checkpoint": "alexnet.checkpoint",
-    "model_from_checkpoint": "alexnet.checkpoint",
-    "save_checkpoint": "alexnet.checkpoint",
-    "load_torchvision_alexnet": "alexnet.pretrained",
-    "Cifar10": "alexnet.data.cifar10",
-    "load_cifar10": "alexnet.data.cifar10",
-    "DatasetStats": "alexnet.data",
-    "EvalPreset": "alexnet.data",
-    "ImageSet": "alexnet.data",
-    "StreamingImageFolder": "alexnet.data",
-    "TrainPreset": "alexnet.data",
-    "class_names": "alexnet.data",
-    "compute_stats": "alexnet.data",
-    "dataset_stats": "alexnet.data",
-    "decode_image_file": "alexnet.data",
-    "find_split": "alexnet.data",
-    "load_image_folder": "alexnet.data",
-    "TrainConfig": "alexnet.config",
-    "PaperSGD": "alexnet.optim",
-    "PlateauSchedule": "alexnet.optim",
-    "make_optimizer": "alexnet.optim",
-    "evaluate": "alexnet.evaluate",
-    "evaluate_checkpoint": "alexnet.evaluate",
-    "fit": "alexnet.train",
-    "list_runs": "alexnet.runs",
-    "list_snapshots": "alexnet.runs",
-    "read_metrics": "alexnet.runs",
-    "topk_errors": "alexnet.metrics",
-    "train_one_epoch": "alexnet.train",
-    "ReluTanhConfig": "alexnet.relu_tanh",
-    "load_results": "alexnet.relu_tanh",
-    "run_experiment": "alexnet.relu_tanh",
-}
+_EXPORTS = exports_by_module({
+    "alexnet.model": ("AlexNet", "ModelConfig", "paper_init_"),
+    "alexnet.lrn": ("LocalResponseNorm",),
+    "alexnet.summary": ("LayerRow", "format_summary", "layer_summary"),
+    "alexnet.errors": ("CheckpointError", "DataError", "TrainError", "WeightsUnavailableError"),
+    "alexnet.checkpoint": ("load_checkpoint", "model_from_checkpoint", "save_checkpoint"),
+    "alexnet.pretrained": ("load_torchvision_alexnet",),
+    "alexnet.data.cifar10": ("Cifar10", "load_cifar10"),
+    "alexnet.data": (
+        "DatasetStats", "EvalPreset", "ImageSet", "StreamingImageFolder", "TrainPreset", "class_names",
+        "compute_stats", "dataset_stats", "decode_image_file", "find_split", "load_image_folder",
+    ),
+    "alexnet.config": ("TrainConfig",),
+    "alexnet.optim": ("PaperSGD", "PlateauSchedule", "make_optimizer"),
+    "alexnet.evaluate": ("evaluate", "evaluate_checkpoint"),
+    "alexnet.train": ("fit", "train_one_epoch"),
+    "alexnet.runs": ("list_runs", "list_snapshots", "read_metrics"),
+    "alexnet.metrics": ("topk_errors",),
+    "alexnet.relu_tanh": ("ReluTanhConfig", "load_results", "run_experiment"),
+    "alexnet.reference": ("load_reference_model",),
+    "alexnet.predict": ("Classifier", "load_classifier", "predict_files"),
+    "alexnet.neighbours": ("nearest", "training_features"),
+})
 
 __all__ = sorted(_EXPORTS)
 

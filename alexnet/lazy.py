@@ -7,6 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 
+def exports_by_module(modules: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """``{module: (name, ...)}`` turned into the ``{name: module}`` table ``lazy_exports`` reads."""
+    return {name: module for module, names in modules.items() for name in names}
+
+
 def lazy_exports(package: str, exports: dict[str, str]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """``__getattr__`` and ``__dir__`` for ``package`` whose public names live in the modules ``exports`` maps.
 

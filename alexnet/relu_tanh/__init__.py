@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-from alexnet.lazy import lazy_exports
+from alexnet.lazy import exports_by_module, lazy_exports
 
 # Public name -> the module that defines it. Names load on first use (PEP 562), so that importing
 # the torch-free config and results modules (the command line's parser, the dashboard's reader)
 # does not load torch through this package.
-_EXPORTS: dict[str, str] = {
-    "ACTIVATIONS": "alexnet.relu_tanh.config",
-    "KNOWN_CONDITIONS": "alexnet.relu_tanh.config",
-    "MEASURES": "alexnet.relu_tanh.config",
-    "RESULTS_DIR": "alexnet.relu_tanh.config",
-    "RESULTS_FORMAT": "alexnet.relu_tanh.config",
-    "Condition": "alexnet.relu_tanh.config",
-    "ReluTanhConfig": "alexnet.relu_tanh.config",
-    "condition": "alexnet.relu_tanh.config",
-    "FourLayerNet": "alexnet.relu_tanh.network",
-    "build_model": "alexnet.relu_tanh.network",
-    "epochs_to_target": "alexnet.relu_tanh.training",
-    "pick_threads": "alexnet.relu_tanh.training",
-    "merge_units": "alexnet.relu_tanh.experiment",
-    "run_experiment": "alexnet.relu_tanh.experiment",
-    "REQUIRED_KEYS": "alexnet.relu_tanh.results",
-    "load_results": "alexnet.relu_tanh.results",
-    "load_results_raw": "alexnet.relu_tanh.results",
-    "validate_results": "alexnet.relu_tanh.results",
-}
+_EXPORTS = exports_by_module({
+    "alexnet.relu_tanh.config": (
+        "ACTIVATIONS", "KNOWN_CONDITIONS", "MEASURES", "RESULTS_DIR", "RESULTS_FORMAT", "SATURATED",
+        "WHY_CONDITIONS", "WHY_DIR", "WHY_FULL_GRID", "why_config", "Condition", "ReluTanhConfig", "condition",
+    ),
+    "alexnet.relu_tanh.network": ("FourLayerNet", "build_model"),
+    "alexnet.relu_tanh.summaries": ("epochs_to_target",),
+    "alexnet.relu_tanh.training": ("pick_threads",),
+    "alexnet.relu_tanh.experiment": ("merge_units", "run_experiment"),
+    "alexnet.relu_tanh.results": ("REQUIRED_KEYS", "load_results", "load_results_raw", "validate_results"),
+})
 
 __all__ = sorted(_EXPORTS)
 
