@@ -10,6 +10,15 @@ from explorer.feature_vis import channel_response, visualise_channel
 from tests.explorer.test_dataset_examples import TinyNet
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # Hundreds of tiny ops: with 2 threads on a loaded 2-core machine they wait at OpenMP barriers (10 s vs 1 s).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def net() -> TinyNet:
     """conv1: channel 0 = red - green, channel 1 = blue - red; conv2 copies them (after a ReLU and a 2x2 max pool).
