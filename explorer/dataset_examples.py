@@ -5,16 +5,12 @@ Zeiler & Fergus (2014) show a unit by the image patches that excite it most. One
 and fc7, the top ``k`` images by the channel's maximum over positions (one entry per image: nine
 different pictures) and where that maximum is; ``top_patches`` cuts out the receptive field there.
 
-Values are the layers' outputs before their ReLU (conv1 ... conv5, fc6, fc7 as ``nn.Linear`` gives
-them): for a unit that fires the order is the ReLU's, and a unit that never fires still gets its
-nearest misses instead of nine arbitrary zeros. Convolutional outputs come from
-``explorer.activations.capture_activations``; fc6 and fc7 are computed from the captured pool5
-(the capture's own pass through the classifier is not reachable from hooks on the features).
-
-The result is cached in ``$ALEXNET_CACHE_DIR/unit-examples/`` under a key made of the model's
-weights (``alexnet.neighbours.model_digest``), the training mean it subtracts, and the data's file
-list (``alexnet.neighbours``' folder digest: paths, sizes, modification times), so the dashboard
-pays for the pass once per model and dataset.
+Values are the layers' outputs before their ReLU: for a unit that fires the order is the ReLU's, and a
+unit that never fires gets its nearest misses instead of nine arbitrary zeros. Conv outputs come from
+``capture_activations``; fc6 and fc7 are computed from the captured pool5 (hooks on the features do
+not reach the classifier). Cached in ``$ALEXNET_CACHE_DIR/unit-examples/`` under a key of the model's
+weights (``alexnet.neighbours.model_digest``), its mean image and the data's file list (``folder_digest``:
+paths, sizes, modification times): the dashboard pays for the pass once per model and dataset.
 """
 
 from __future__ import annotations
@@ -214,11 +210,8 @@ def build_unit_examples(
 
 def _layer(name: str, tops: _Tops, field) -> LayerExamples:
     where = tops.where.numpy()
-    return LayerExamples(
-        name, tops.values.numpy().astype(np.float32), tops.images.numpy().astype(np.int64),
-        (where // tops.width).astype(np.int16), (where % tops.width).astype(np.int16),
-        field,
-    )
+    return LayerExamples(name, tops.values.numpy().astype(np.float32), tops.images.numpy().astype(np.int64),
+                         (where // tops.width).astype(np.int16), (where % tops.width).astype(np.int16), field)
 
 
 def _state(index: UnitExamples) -> dict:
@@ -235,10 +228,6 @@ def _field_numbers(field: ReceptiveField | None) -> list[int]:
     return [0] * 5 if field is None else [field.size, field.jump, field.offset, field.side, field.input_size]
 
 
-def _field_from(name: str, numbers: list[int]) -> ReceptiveField | None:
-    return ReceptiveField(name, *numbers) if numbers[0] else None
-
-
 def _load(path: Path, key: str) -> UnitExamples | None:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
@@ -247,7 +236,7 @@ def _load(path: Path, key: str) -> UnitExamples | None:
     if not isinstance(state, dict) or state.get("format") != INDEX_FORMAT or state.get("key") != key:
         return None
     layers = {name: LayerExamples(name, d["values"].numpy(), d["images"].numpy(), d["ys"].numpy(), d["xs"].numpy(),
-                                  _field_from(name, d["field"].tolist()))
+                                  ReceptiveField(name, *d["field"].tolist()) if d["field"][0] else None)
               for name, d in state["layers"].items()}
     image_size, crop = (int(v) for v in state["sizes"])
     return UnitExamples(layers, list(state["paths"]), state["labels"].numpy(), list(state["classes"]), image_size,
