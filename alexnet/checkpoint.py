@@ -61,6 +61,11 @@ def atomic_write_text(text: str, path: str | os.PathLike) -> Path:
     return _atomic_write(path, "w", lambda f: f.write(text))
 
 
+def atomic_write_bytes(data: bytes, path: str | os.PathLike) -> Path:
+    """Write a binary file (a PNG ...) atomically (temporary file, then rename)."""
+    return _atomic_write(path, "wb", lambda f: f.write(data))
+
+
 def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, **extra: Any) -> Path:
     """Save ``model``'s weights and config plus any ``extra`` entries (optimizer, epoch ...)."""
     config = model.config_dict() if hasattr(model, "config_dict") else {}

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from alexnet.checkpoint import _atomic_write  # the project's one atomic writer (temporary file, rename)
+    from alexnet.checkpoint import atomic_write_bytes
     from alexnet.data import decode_image_file
     from alexnet.predict import load_classifier
     from explorer.attribution import class_index, gradcam, grey_fill, occlusion, overlay_png, saliency
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     vmax = (float(np.percentile(heat, 99.5)) or None) if args.method == "saliency" else None
     png = overlay_png(network_view(image, classifier.preset.crop_size), heat, opacity=args.opacity, title=title,
                       vmax=vmax)
-    _atomic_write(args.out, "wb", lambda f: f.write(png))
+    atomic_write_bytes(png, args.out)
     side = heat.shape[0]
     print(f"predicted: {names[predicted]} ({100 * float(probs[predicted]):.1f}%)")
     if target != predicted:

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     from tqdm.auto import tqdm
 
-    from alexnet.checkpoint import _atomic_write  # the project's one atomic writer (temporary file, rename)
+    from alexnet.checkpoint import atomic_write_bytes
     from alexnet.paths import data_root
     from alexnet.predict import load_classifier
     from explorer.dataset_examples import DecodedImages, build_unit_examples, top_patches, unit_layers
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
                         disable=not args.progress or len(channels) == 1):
         grid = tile(top_patches(index, args.layer, channel, images=images), cols=3, pad=2)
         png = png_bytes(grid)
-        _atomic_write(out / f"{args.layer}_ch{channel:03d}_top9.png", "wb", lambda f, data=png: f.write(data))
+        atomic_write_bytes(png, out / f"{args.layer}_ch{channel:03d}_top9.png")
     print(f"{args.layer}: top {layer.values.shape[1]} of {len(index.paths)} images; "
           f"wrote {len(channels)} grid{'s' if len(channels) > 1 else ''} to {out}")
     if args.channel is None:
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         vis = visualise_channel(classifier.model.eval(), args.layer, c, mean_rgb=mean, steps=args.steps,
                                 progress=lambda done, total: bar.update(done - bar.n))
     path = out / f"{args.layer}_ch{c:03d}_vis.png"
-    _atomic_write(path, "wb", lambda f: f.write(png_bytes(np.ascontiguousarray(vis))))
+    atomic_write_bytes(png_bytes(np.ascontiguousarray(vis)), path)
     print(f"wrote {path}")
     return 0
 
