@@ -17,20 +17,9 @@ from alexnet.relu_tanh.config import MEASURES
 from alexnet.relu_tanh.results import validate_results
 
 __all__ = [
-    "Curve",
-    "conditions_figure",
-    "curves_table",
-    "figure1_best_supported_row",
-    "figure1_condition_rows",
-    "figure1_curves",
-    "figure1_run_rows",
-    "figure1_summary",
-    "figure1_sweep_rows",
-    "matplotlib_figure",
-    "measures_figure",
-    "plotly_figure",
-    "summary_line",
-    "write_figures",
+    "Curve", "conditions_figure", "curves_table", "figure1_best_supported_row", "figure1_condition_rows",
+    "figure1_curves", "figure1_run_rows", "figure1_summary", "figure1_sweep_rows", "decision_measure",
+    "matplotlib_figure", "measure_label", "measures_figure", "plotly_figure", "summary_line", "write_figures",
 ]
 
 # activation -> (plotly dash, matplotlib line style, colour, legend label): the paper's solid ReLU, dashed tanh.
@@ -57,9 +46,30 @@ def curves_table(results: dict | list[dict]) -> list[dict]:
     return rows
 
 
-def _decision(results: dict[str, Any]) -> str:
+def decision_measure(results: dict[str, Any]) -> str:
+    """The error measure the results decide "reached 25%" by: "running" or "post_epoch"."""
     measure = results.get("error_measure") or {}
     return measure.get("decision", "running") if isinstance(measure, dict) else str(measure)
+
+
+def measure_label(results: dict[str, Any], measure: str, short: bool = False) -> str:
+    """What a measure measured, from the results' own config: the post-epoch error is a pass over a fixed
+    10,000-image training subset by default (and in the committed results), not over all 50,000 images.
+
+    ``short`` gives axis-sized labels such as "post-epoch, 10,000-image subset".
+    """
+    if measure == "running":
+        return "running" if short else "running error during each epoch (every training image)"
+    k = (results.get("config") or {}).get("eval_train_images", 10000)
+    n = (results.get("data") or {}).get("train_images")
+    if k == 0:
+        return "post-epoch, not measured" if short else "not measured (eval_train_images = 0)"
+    if k is None or (n is not None and k >= n):
+        every = f"all {n:,}" if n else "all"
+        return f"post-epoch, {every} images" if short else f"pass over {every} training images after each epoch"
+    if short:
+        return f"post-epoch, {k:,}-image subset"
+    return f"pass over a fixed {k:,}-image training subset after each epoch" + (f" (of {n:,})" if n else "")
 
 
 def figure1_summary(results: dict[str, Any]) -> dict[str, Any]:
@@ -72,7 +82,7 @@ def figure1_summary(results: dict[str, Any]) -> dict[str, Any]:
         "ratio_min": ratio.get("min"),
         "ratio_max": ratio.get("max"),
         "seeds": ratio.get("n"),
-        "error_measure": _decision(results),
+        "error_measure": decision_measure(results),
         "command": results.get("command"),
         "wall_time_s": results.get("wall_time_s"),
         "device": results.get("device"),
@@ -83,7 +93,7 @@ def figure1_summary(results: dict[str, Any]) -> dict[str, Any]:
 
 def figure1_run_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per final run: activation, seed, lr, epochs to 25% (whole and interpolated), last errors."""
-    decision = _decision(results)
+    decision = decision_measure(results)
     rows = []
     for run in results.get("runs", []):
         errors = run.get("train_error") or []
@@ -217,7 +227,7 @@ class Curve:
     epochs: list[int]
     errors: list[float | None]  # None: not measured (matplotlib draws it at 1.0, plotly leaves a gap)
     reached: int | None  # first epoch at or below the target under this measure, None if never
-    stopped: str | None  # why the run ended: "target", "max_epochs", "diverged" or "interrupted"
+    stopped: str | None  # why the run ended: "target", "max_epochs", "stalled", "diverged", "interrupted"
 
     @property
     def drawn_errors(self) -> list[float]:
@@ -270,7 +280,7 @@ def matplotlib_figure(results: dict, measure: str | None = None, condition: str 
     target = results["config"].get("target_error", 0.25)
     ax.axhline(target, color="0.3", lw=0.8, ls=":")
     ax.set_xlabel("Epochs")
-    ax.set_ylabel(f"Training error rate ({m.replace('_', '-')})")
+    ax.set_ylabel(f"Training error rate ({measure_label(results, m, short=True)})")
     ax.set_ylim(0, top + 0.02)
     ax.set_xlim(left=0)
     if seen:
@@ -310,13 +320,15 @@ def plotly_figure(results: dict | list[dict], measure: str | None = None, condit
             ))
     fig.add_hline(y=target, line={"dash": "dot", "color": "gray"}, annotation_text=f"{target:.0%}")
     title = _title(many[0], measure, condition, ": ") if len(many) == 1 else "Figure 1: ReLU (solid) vs tanh (dashed)"
-    fig.update_layout(title=title, xaxis_title="Epochs", yaxis_title="Training error rate",
+    ytitle = "Training error rate" + ("" if len(many) > 1 else
+                                      f" ({measure_label(many[0], _measure(many[0], measure), short=True)})")
+    fig.update_layout(title=title, xaxis_title="Epochs", yaxis_title=ytitle,
                       yaxis={"range": [0, 0.92]}, template="plotly_white", legend={"font": {"size": 10}})
     return fig
 
 
 def measures_figure(results: dict, condition: str | None = None) -> Any:
-    """Two Figure-1 panels side by side: the running error and the full pass after each epoch."""
+    """Two Figure-1 panels side by side: the running error and the post-epoch pass (over a subset by default)."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(10, 4.2), dpi=110)
@@ -352,7 +364,7 @@ def conditions_figure(results: dict, measure: str | None = None) -> Any:
             labelled.add(key)
     ax.axhline(results["config"].get("target_error", 0.25), color="0.3", lw=0.8, ls=":")
     ax.set_xlabel("Epochs")
-    ax.set_ylabel(f"Training error rate ({m.replace('_', '-')})")
+    ax.set_ylabel(f"Training error rate ({measure_label(results, m, short=True)})")
     ax.set_ylim(0, 0.8)
     ax.set_xlim(left=0)
     if labelled:
@@ -372,7 +384,8 @@ def _save_png(fig: Any, path: Path) -> Path:
 
 def write_figures(results: dict, folder: str | os.PathLike) -> dict[str, Path]:
     """Into ``folder``: figure1.png (matplotlib, paper style), figure1_<condition>.png (both error measures)
-    for the baseline and each studied condition, and conditions.png (all conditions in one plot)."""
+    for the baseline and each studied condition, conditions.png (all conditions in one plot), and why.png
+    (ratio per condition, tanh saturation, conv1 weight std) where the runs carry the mechanism record."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     out = {"png": _save_png(matplotlib_figure(results), folder / "figure1.png")}
@@ -380,4 +393,8 @@ def write_figures(results: dict, folder: str | os.PathLike) -> dict[str, Path]:
         out[f"figure1_{name}"] = _save_png(measures_figure(results, name), folder / f"figure1_{name}.png")
     if results.get("conditions"):
         out["conditions_png"] = _save_png(conditions_figure(results), folder / "conditions.png")
+    from explorer.figure1_why import why_figure, why_mechanism_curves  # it builds on this module
+
+    if why_mechanism_curves(results):
+        out["why_png"] = _save_png(why_figure(results), folder / "why.png")
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from alexnet.errors import DataError
+from explorer import figure1_why as why_panel
 from explorer.figure1 import (
     curves_table,
     figure1_best_supported_row,
@@ -13,6 +14,7 @@ from explorer.figure1 import (
     figure1_summary,
     figure1_sweep_rows,
     matplotlib_figure,
+    measure_label,
     plotly_figure,
 )
 from pages.state import current_model
@@ -29,13 +31,13 @@ except ImportError as exc:  # the experiment module is optional for the rest of 
     import_problem = str(exc)
 
 
-def _committed() -> tuple[dict | None, str | None]:
-    """The committed results.json, or None and the reason it is not usable."""
+def _committed(folder: str = "RESULTS_DIR") -> tuple[dict | None, str | None]:
+    """The committed results.json in ``relu_tanh.<folder>`` (RESULTS_DIR, WHY_DIR), or None and the reason."""
     if relu_tanh is None:
         return None, f"the experiment code (alexnet.relu_tanh) is not available: {import_problem}"
     try:
-        # RESULTS_DIR read at call time, so tests (and a moved checkout) can point elsewhere.
-        return relu_tanh.load_results(relu_tanh.RESULTS_DIR / "results.json"), None
+        # The folder read at call time, so tests (and a moved checkout) can point elsewhere.
+        return relu_tanh.load_results(getattr(relu_tanh, folder) / "results.json"), None
     except DataError as exc:
         return None, str(exc)
 
@@ -69,7 +71,8 @@ def _show_result(results: dict, key: str) -> None:
     st.caption(
         f"Command: `{summary['command']}` · wall time {wall:.0f} s · {summary['device']} · "
         f"{summary['train_images']} training images · error measure: {summary['error_measure']} "
-        f"({(results.get('error_measure') or {}).get(summary['error_measure'], '')})"
+        f"({measure_label(results, summary['error_measure'])}); the post-epoch error is a "
+        f"{measure_label(results, 'post_epoch')}"
         if wall is not None else f"Command: `{summary['command']}`"
     )
     runs = figure1_run_rows(results)
@@ -87,9 +90,6 @@ def _show_result(results: dict, key: str) -> None:
             download_buttons(csv_rows=sweep, name=f"relu_tanh_sweep_{key}")
 
 
-MEASURE_LABELS = {"running": "running error during each epoch", "post_epoch": "full pass after each epoch"}
-
-
 def _show_conditions(results: dict) -> None:
     """What moves the ratio: every studied condition under both error measures, and its curves."""
     if not results.get("conditions"):
@@ -104,7 +104,7 @@ def _show_conditions(results: dict) -> None:
     if best is not None:
         st.metric(
             f"tanh / ReLU where both reached 25% in the most seeds ({best['condition']}, "
-            f"{MEASURE_LABELS[best['measure']]})",
+            f"{measure_label(results, best['measure'], short=True)})",
             f"{best['ratio_mean']:.2f}x",
             help=f"{best['ratio_min']:.2f}x to {best['ratio_max']:.2f}x over {best['seeds_both_reached']} seed(s); "
             f"ReLU lr {best['relu_lr']:g}, tanh lr {best['tanh_lr']:g}. Every condition is in the table below.",
@@ -115,12 +115,53 @@ def _show_conditions(results: dict) -> None:
     left, right = st.columns(2)
     name = left.selectbox("Condition", names, key="relu_tanh_condition",
                           index=names.index(best["condition"]) if best else 0)
-    measures = list(MEASURE_LABELS)
-    measure = right.radio("Training error measure", measures, format_func=MEASURE_LABELS.get, horizontal=True,
-                          key="relu_tanh_measure", index=measures.index(best["measure"]) if best else 0)
+    measures = ["running", "post_epoch"]
+    measure = right.radio("Training error measure", measures, horizontal=True, key="relu_tanh_measure",
+                          format_func=lambda m: measure_label(results, m, short=True),
+                          index=measures.index(best["measure"]) if best else 0)
     st.plotly_chart(plotly_figure(results, measure=measure, condition=name), key="relu_tanh_condition_fig")
     download_buttons(fig=lambda: matplotlib_figure(results, measure, name),
                      name=f"relu_tanh_{name}_{measure}")
+
+
+def _show_why() -> None:
+    """Why tanh is slow: the ratio per condition side by side, tanh saturation per layer, one sentence from the data."""
+    st.subheader("Why tanh is slow here")
+    st.markdown(
+        "Each activation at its fastest learning rate of a small grid, every rate trained in full (to 25% or 60 "
+        "epochs), under the current recipe and with the input scale or the initialisation changed. A tanh unit "
+        "counts as saturated at |tanh| > 0.9, where less than a fifth of the gradient gets through."
+    )
+    why, problem = _committed("WHY_DIR")
+    if why is None and relu_tanh is not None and not (relu_tanh.WHY_DIR / "results.json").is_file():
+        problem = f"No why-study results yet ({relu_tanh.WHY_DIR / 'results.json'} does not exist)"
+    missing = why_panel.why_missing(why)
+    if missing:
+        shown = "\n".join(f"- {line}" for line in missing[:12])
+        more = f"\n- and {len(missing) - 12} more" if len(missing) > 12 else ""
+        st.info(f"{problem + '. ' if problem else ''}Missing for this panel:\n{shown}{more}\n\nThe command that "
+                f"makes them (resume-safe; hours of CPU; a two-process split and time estimates are in "
+                f"results/relu_tanh/COMMAND.txt):\n\n`{why_panel.WHY_COMMAND}`", icon=":material/pending:")
+    if why is None:
+        return
+    sentence = why_panel.why_conclusion(why)
+    if sentence:
+        st.markdown(f"**{sentence}**")
+    else:
+        st.caption("No conclusion yet: it needs a ratio (or a lower bound) for both the current recipe and "
+                   "unit-variance input, so ReLU must reach 25% under both.")
+    rows = why_panel.why_ratio_rows(why)
+    left, right = st.columns([2, 3])
+    left.plotly_chart(why_panel.why_ratio_figure(rows), key="relu_tanh_why_ratio")
+    curves = why_panel.why_mechanism_curves(why)
+    if curves:
+        right.plotly_chart(why_panel.why_mechanism_figure(curves), key="relu_tanh_why_mechanism")
+    else:
+        right.info("No saturation record in these runs yet.")
+    columns = ("label", "relu_lr", "tanh_lr", "relu_epochs_to_25", "tanh_epochs_to_25", "ratio", "lower_bound", "note")
+    st.dataframe([{k: row[k] for k in columns} for row in rows], hide_index=True)
+    download_buttons(fig=lambda: why_panel.why_figure(why), csv_rows=why_panel.why_mechanism_rows(why),
+                     name="relu_tanh_why")
 
 
 loaded = current_model()
@@ -142,6 +183,7 @@ if committed is None:
 else:
     _show_result(committed, "committed")
     _show_conditions(committed)
+_show_why()
 
 session_runs: list[dict] = st.session_state.setdefault(SESSION_RUNS, [])
 

@@ -24,6 +24,7 @@ from alexnet.errors import DataError
 from alexnet.relu_tanh.config import (
     MEASURES,
     RESULTS_FORMAT,
+    SATURATED,
     ReluTanhConfig,
     _cfg_with,
     _jsonable,
@@ -33,7 +34,9 @@ from alexnet.relu_tanh.config import (
     condition,
 )
 from alexnet.relu_tanh.results import device_description, images_per_s, load_results_raw, write_results
-from alexnet.relu_tanh.training import _Data, _prepare, _train, epochs_to_target, pick_threads
+from alexnet.relu_tanh.summaries import full_grid_entry, full_run_rank, summarise_run, sweep_score
+from alexnet.relu_tanh.summaries import ratio as _ratio
+from alexnet.relu_tanh.training import _Data, _prepare, _train, pick_threads
 
 Progress = Callable[[float, str], None]  # (fraction done, message), after each epoch
 
@@ -56,7 +59,7 @@ def _run_condition(
     unit_prefix: str | None = None,
     in_progress: dict | None = None,
 ) -> dict:
-    """Sweep (per activation, unless fixed or shared) then one run per activation and seed.
+    """Each activation's learning rate (sweep, full grid, fixed or shared), then one run per activation and seed.
 
     ``record`` is filled in as the work goes (so a partial results file shows what is done) and returned.
     With ``missing`` (a list), nothing is trained: unfinished units are appended to it and skipped.
@@ -76,8 +79,44 @@ def _run_condition(
             "ratio_by_measure": {m: _ratio(runs, m, config.activations) for m in MEASURES},
         })
 
+    def sweep_unit(act: str, lr: float) -> dict | None:
+        key = _unit_key(prefix, "sweep", act, f"{lr:g}")
+        if key not in done:
+            if missing is not None:
+                missing.append(key)
+                return None
+            done[key] = _train(sweep_data, config, act, lr, seeds[0], config.sweep_epochs, False,
+                               lambda msg: step(1, f"[{name} sweep] {msg}"), measure_test=False)
+            save()
+        else:
+            step(config.sweep_epochs, "")
+        return done[key]
+
+    def run_unit(act: str, lr: float, seed: int) -> dict | None:
+        """A final run (to 25% or the cap): finished, trained now, or (report-only) None and listed as missing."""
+        key = _unit_key(prefix, "run", act, seed, f"{lr:g}")
+        if key in done:
+            step(config.max_epochs, "")
+            return done[key]
+        if missing is not None:
+            if key not in missing:  # a full grid's chosen rate is asked for again as the first seed's run
+                missing.append(key)
+            return None
+
+        def keep(curve_so_far: dict) -> None:
+            in_progress[key] = curve_so_far
+            save()
+
+        curve = _train(full, config, act, lr, seed, config.max_epochs, True, lambda msg: step(1, f"[{name}] {msg}"),
+                       on_epoch=keep, mechanism=True)
+        step(config.max_epochs - len(curve["running_error"]), "")  # the epochs it did not need
+        done[key] = curve
+        in_progress.pop(key, None)
+        save()
+        return curve
+
     refresh()
-    fixed = dict(config.fixed_lr)
+    fixed, grids = dict(config.fixed_lr), dict(config.full_grid)
     for ai, act in enumerate(config.activations):
         if act in fixed:
             chosen[act] = fixed[act]
@@ -86,43 +125,19 @@ def _run_condition(
             if config.activations[0] in chosen:
                 chosen[act] = chosen[config.activations[0]]
             continue
-        grid = sorted(config.lr_grid)
-        curves: dict[str, dict] = {}
-        extensions = 0
-        incomplete = False
-        while True:
-            for lr in grid:
-                key = _unit_key(prefix, "sweep", act, f"{lr:g}")
-                if key not in done and missing is not None:
-                    missing.append(key)
-                    incomplete = True
-                    continue
-                if key not in done:
-                    curve = _train(sweep_data, config, act, lr, seeds[0], config.sweep_epochs, False,
-                                   lambda msg: step(1, f"[{name} sweep] {msg}"), measure_test=False)
-                    done[key] = curve
-                    save()
-                else:
-                    step(config.sweep_epochs, "")
-                curves[f"{lr:g}"] = done[key]
-            if incomplete:
-                break
-            scores = {lr: _sweep_score(curves[f"{lr:g}"], config) for lr in grid}
-            best = min(grid, key=lambda lr: (scores[lr], lr))
-            ratio = grid[-1] / grid[-2] if len(grid) > 1 else 10 ** 0.5
-            if extensions < config.lr_grid_extensions and best == grid[-1] and not curves[f"{best:g}"]["diverged"]:
-                grid = grid + [round(grid[-1] * ratio, 10)]
-            elif extensions < config.lr_grid_extensions and best == grid[0] and len(grid) > 1:
-                grid = [round(grid[0] / (grid[1] / grid[0]), 10)] + grid
-            else:
-                break
-            extensions += 1
-        if incomplete:
+        if act in grids:
+            found = _choose(grids[act], lambda lr, act=act: run_unit(act, lr, seeds[0]),
+                            lambda c: full_run_rank(c, config), config.lr_grid_extensions)
+        else:
+            found = _choose(config.lr_grid, lambda lr, act=act: sweep_unit(act, lr),
+                            lambda c: (sweep_score(c, config),), config.lr_grid_extensions)
+        if found is None:  # report-only and a unit is missing: no choice yet
             continue
-        sweep[act] = {
+        grid, curves, best = found
+        sweep[act] = full_grid_entry(grid, curves, config, seeds[0]) if act in grids else {
             "lrs": grid,
-            "curves": curves,
-            "scores": {f"{lr:g}": scores[lr] for lr in grid},
+            "curves": {f"{lr:g}": curves[lr] for lr in grid},
+            "scores": {f"{lr:g}": sweep_score(curves[lr], config) for lr in grid},
             "criterion": f"{config.error_measure} training error after {config.sweep_epochs} epoch(s) on "
             f"{len(sweep_data.train_y)} training images, seed {seeds[0]}; diverged = 1.0; ties go to the smaller lr",
         }
@@ -133,88 +148,48 @@ def _run_condition(
             if act not in chosen:
                 continue
             key = _unit_key(prefix, "run", act, seed, f"{chosen[act]:g}")
-            if key not in done and missing is not None:
-                missing.append(key)
-                if key in in_progress:  # a run stopped from outside: its curve so far, marked "interrupted"
-                    runs.append(_summarise_run(act, seed, chosen[act], in_progress[key], config))
-                    refresh()
-                continue
-            if key not in done:
-
-                def keep(curve_so_far: dict, key: str = key) -> None:
-                    in_progress[key] = curve_so_far
-                    save()
-
-                curve = _train(full, config, act, chosen[act], seed, config.max_epochs, True,
-                               lambda msg: step(1, f"[{name}] {msg}"), on_epoch=keep)
-                step(config.max_epochs - len(curve["running_error"]), "")  # the epochs it did not need
-                done[key] = curve
-                in_progress.pop(key, None)
+            curve = run_unit(act, chosen[act], seed)
+            if curve is None and key in in_progress:  # a run stopped from outside: its curve so far, "interrupted"
+                curve = in_progress[key]
+            if curve is not None:
+                runs.append(summarise_run(act, seed, chosen[act], curve, config))
+                refresh()
+            if missing is None:
                 save()
-            else:
-                step(config.max_epochs, "")
-            runs.append(_summarise_run(act, seed, chosen[act], done[key], config))
-            refresh()
-            save()
     return record
 
 
-def _sweep_score(curve: dict, config: ReluTanhConfig) -> float:
-    if curve["diverged"]:
-        return 1.0
-    errors = curve["running_error"] if config.error_measure == "running" else curve["post_epoch_error"]
-    return float(errors[-1])
+def _choose(
+    rates: tuple[float, ...],
+    curve_of: Callable[[float], dict | None],
+    rank: Callable[[dict], tuple],
+    extensions: int,
+) -> tuple[list[float], dict[float, dict], float] | None:
+    """(the grid as run, its curves, the best rate): the lowest ``rank`` wins, ties go to the smaller rate.
 
-
-def _summarise_run(act: str, seed: int, lr: float, curve: dict, config: ReluTanhConfig) -> dict:
-    row = {"activation": act, "seed": seed, "lr": lr, "epochs": list(range(1, len(curve["running_error"]) + 1))}
-    row.update({k: curve[k] for k in ("running_error", "post_epoch_error", "loss", "seconds", "test_error",
-                                       "diverged", "stopped")})
-    row["train_error"] = row["running_error"] if config.error_measure == "running" else row["post_epoch_error"]
-    row["epochs_to_25"] = {}
-    row["epochs_to_25_interpolated"] = {}
-    for m in MEASURES:
-        whole, interp = epochs_to_target(curve[f"{m}_error"], config.target_error)
-        row["epochs_to_25"][m] = whole
-        row["epochs_to_25_interpolated"][m] = interp
-    return row
-
-
-def _ratio(runs: list[dict], measure: str, activations: tuple[str, ...]) -> dict:
-    """tanh / ReLU epochs to 25% per seed (whole epochs and interpolated), with mean, min and max over seeds."""
-    out: dict[str, Any] = {"measure": measure}
-    if "relu" not in activations or "tanh" not in activations:
-        return out
-    for kind, field_ in (("whole_epochs", "epochs_to_25"), ("interpolated", "epochs_to_25_interpolated")):
-        per_seed = {}
-        for r in runs:
-            if r["activation"] != "relu":
-                continue
-            t = next((x for x in runs if x["activation"] == "tanh" and x["seed"] == r["seed"]), None)
-            if t is None:
-                continue
-            a, b = r[field_][measure], t[field_][measure]
-            per_seed[str(r["seed"])] = None if (a is None or b is None or a == 0) else round(b / a, 3)
-        vals = [v for v in per_seed.values() if v is not None]
-        out[kind] = {
-            "per_seed": per_seed,
-            "mean": round(sum(vals) / len(vals), 3) if vals else None,
-            "min": min(vals) if vals else None,
-            "max": max(vals) if vals else None,
-            "n": len(vals),
-        }
-    # Top-level numbers: whole epochs, as the paper counts them on its per-epoch plot.
-    out.update({k: out["whole_epochs"][k] for k in ("mean", "min", "max", "n")})
-    # Where ReLU reached 25% and tanh had not when its run ended (cap or interrupted): the ratio is
-    # at least (tanh's epochs so far + 1) / ReLU's epochs.
-    lower = {}
-    for r in runs:
-        t = next((x for x in runs if x["activation"] == "tanh" and x["seed"] == r["seed"]), None)
-        if r["activation"] == "relu" and t is not None and r["epochs_to_25"][measure] and \
-                t["epochs_to_25"][measure] is None and not t.get("diverged"):
-            lower[str(r["seed"])] = round((len(t["running_error"]) + 1) / r["epochs_to_25"][measure], 3)
-    out["lower_bound_per_seed"] = lower
-    return out
+    A winner at the grid's edge extends the grid by one step (the ratio of its last two rates) at most
+    ``extensions`` times, upwards only while the top rate has not diverged. None if a unit is missing.
+    """
+    grid = sorted(rates)
+    curves: dict[float, dict] = {}
+    for used in range(extensions + 1):
+        for lr in grid:
+            if lr not in curves:
+                curve = curve_of(lr)
+                if curve is not None:
+                    curves[lr] = curve
+        if any(lr not in curves for lr in grid):  # every missing unit of the grid is listed before giving up
+            return None
+        best = min(grid, key=lambda lr: (rank(curves[lr]), lr))
+        if used == extensions:
+            break
+        if best == grid[-1] and not curves[best]["diverged"]:
+            grid = grid + [round(grid[-1] * (grid[-1] / grid[-2] if len(grid) > 1 else 10 ** 0.5), 10)]
+        elif best == grid[0] and len(grid) > 1:
+            grid = [round(grid[0] / (grid[1] / grid[0]), 10)] + grid
+        else:
+            break
+    return grid, curves, best
 
 
 def run_experiment(
@@ -270,20 +245,32 @@ def run_experiment(
     threads = int(old.get("threads", 1)) if report_only else pick_threads(config)
     torch.set_num_threads(threads)
     try:
-        full = _prepare(data, config, config.train_images)
-        sweep_n = config.sweep_train_images
-        if sweep_n is not None and config.train_images is not None:
-            sweep_n = min(sweep_n, config.train_images)
-        sweep_data = _prepare(data, config, sweep_n) if sweep_n != config.train_images else full
+        prepared: dict[str, tuple[_Data, _Data]] = {}
+
+        def data_for(cfg: ReluTanhConfig) -> tuple[_Data, _Data]:
+            """(all training images, the sweep's subset) as ``cfg`` feeds them (the input scale is a condition)."""
+            if cfg.input_norm not in prepared:
+                whole = _prepare(data, cfg, cfg.train_images)
+                sweep_n = cfg.sweep_train_images
+                if sweep_n is not None and cfg.train_images is not None:
+                    sweep_n = min(sweep_n, cfg.train_images)
+                prepared[cfg.input_norm] = (whole, _prepare(data, cfg, sweep_n) if sweep_n != cfg.train_images
+                                            else whole)
+            return prepared[cfg.input_norm]
+
+        full, sweep_data = data_for(config)
+        n_eval = len(full.eval_y) if full.eval_y is not None else 0
 
         plan = [("baseline", config, config.seeds)] + [
             (c, _cfg_with(config, condition(c).overrides), config.condition_seeds) for c in config.conditions
         ]
         total = 0
         for _, cfg, seeds in plan:
-            n_sweeps = sum(1 for i, a in enumerate(cfg.activations)
-                           if a not in dict(cfg.fixed_lr) and not (cfg.shared_lr and i > 0))
-            total += n_sweeps * len(cfg.lr_grid) * cfg.sweep_epochs + len(seeds) * len(cfg.activations) * cfg.max_epochs
+            grids = dict(cfg.full_grid)
+            chooses = [a for i, a in enumerate(cfg.activations)
+                       if a not in dict(cfg.fixed_lr) and not (cfg.shared_lr and i > 0)]
+            total += sum(len(grids[a]) * cfg.max_epochs if a in grids else len(cfg.lr_grid) * cfg.sweep_epochs
+                         for a in chooses) + len(seeds) * len(cfg.activations) * cfg.max_epochs
         state = {"done": 0}
 
         def step(n_epochs: int, message: str) -> None:
@@ -316,8 +303,17 @@ def run_experiment(
                     "decision": config.error_measure,
                     "running": "error of each training batch's predictions just before its update, averaged over "
                     "the epoch (what cuda-convnet reports while training)",
-                    "post_epoch": "full evaluation pass after the epoch over a fixed subset of "
-                    f"{len(full.eval_y) if full.eval_y is not None else 0} training images",
+                    # Says "subset" unless it is every training image: the committed 7.1x rests on this measure.
+                    "post_epoch": f"pass after each epoch over all {n_eval:,} training images"
+                    if n_eval == len(full.train_y) else
+                    f"pass after each epoch over a fixed subset of {n_eval:,} of the {len(full.train_y):,} training "
+                    "images (not a full pass)",
+                },
+                "mechanism": {
+                    "images": len(full.probe_x) if full.probe_x is not None else 0, "threshold": SATURATED,
+                    "what": "in each final run's \"mechanism\": at epoch 0 (init) and after every epoch, on fixed "
+                    "training images, the share of each conv layer's units with |tanh| above the threshold (tanh "
+                    "runs) and every layer's weight std",
                 },
                 "sweep": base.get("sweep", {}),
                 "chosen_lr": base.get("chosen_lr", {}),
@@ -344,7 +340,7 @@ def run_experiment(
             finished.append({"name": name})
             prefix = "baseline" if _trains_like(cfg, config) else name
             skip = missing if (missing is not None or not (study_only and name == "baseline")) else baseline_skipped
-            _run_condition(name, cfg, seeds, full, sweep_data, done, save, step, finished[-1], skip, prefix,
+            _run_condition(name, cfg, seeds, *data_for(cfg), done, save, step, finished[-1], skip, prefix,
                            in_progress)
             if not report_only:
                 save()
@@ -362,11 +358,17 @@ def merge_units(target: Path, sources: list[Path]) -> int:
     """Add the finished units (and invocations) of ``sources`` to the results file ``target``; returns how many.
 
     Only files made with the same training settings are merged (``DataError`` otherwise); a unit already
-    in ``target`` is kept as it is.
+    in ``target`` is kept as it is. A ``target`` that does not exist yet starts as the first source.
     """
-    main = load_results_raw(target)
+    if not target.is_file() and sources:
+        # Parallel processes write to their own folders; the merged file can then live anywhere, e.g. in results/.
+        main = load_results_raw(sources[0])
+        added = len(main.get("units") or {})
+        sources = sources[1:]
+    else:
+        main = load_results_raw(target)
+        added = 0
     base = ReluTanhConfig.from_dict(main["config"])
-    added = 0
     for src in sources:
         other = load_results_raw(src)
         if not _same_training(other.get("config") or {}, base):

@@ -59,13 +59,20 @@ class FourLayerNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(torch.flatten(self.features(x), 1))
 
+    def named_weight_layers(self) -> list[tuple[str, nn.Module]]:
+        """The weight layers in order with the names results files use: conv1, conv2, conv3, fc."""
+        convs = [m for m in self.features if isinstance(m, nn.Conv2d)]
+        return [(f"conv{i + 1}", m) for i, m in enumerate(convs)] + [("fc", self.classifier)]
+
     def init_weights_(self, scheme: str = "layers-19pct", scale: float = 1.0) -> FourLayerNet:
-        """layers-19pct's initW (conv1 1e-4, the rest 1e-2, biases 0) times ``scale``; "pytorch" keeps the default."""
+        """layers-19pct's initW (conv1 1e-4, the rest 1e-2, biases 0) times ``scale``; "normal-0.01": every
+        weight N(0, 1e-2) times ``scale``, biases 0; "pytorch" keeps the library's default (times ``scale``)."""
         weights = [m for m in self.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
         with torch.no_grad():
             for i, m in enumerate(weights):
-                if scheme == "layers-19pct":
-                    m.weight.normal_(0.0, (1e-4 if i == 0 else 1e-2) * scale)
+                if scheme in ("layers-19pct", "normal-0.01"):
+                    first = 1e-4 if scheme == "layers-19pct" else 1e-2
+                    m.weight.normal_(0.0, (first if i == 0 else 1e-2) * scale)
                     m.bias.zero_()
                 elif scale != 1.0:
                     m.weight.mul_(scale)

@@ -1,32 +1,42 @@
-"""One training run of the Figure 1 network (_train), its data tensors, error rates, epochs_to_target, pick_threads.
+"""One training run of the Figure 1 network (_train), its data tensors, error rates, the mechanism record, pick_threads.
 
 The recipe: SGD with momentum 0.9, batch 128 (layers-19pct's), a loss averaged over the
 batch (cuda-convnet scales its step by eps / batch size, so its epsW = 0.001 is a PyTorch
 lr of 0.001). Inputs are raw pixel values minus the training set's mean image, as in the
-paper and in cuda-convnet's CIFAR data provider. No weight decay, dropout or augmentation.
+paper and in cuda-convnet's CIFAR data provider (``input_norm="unit-variance"`` also divides
+each channel by its std). No weight decay, dropout or augmentation.
 
 The measure. The paper plots "training error rate" per epoch; cuda-convnet reports the
 error on the training batches as it trains, so the default measure ("running") is the
 error of each batch's predictions made just before its update, averaged over the epoch.
-The alternative ("post_epoch") is a full evaluation pass after the epoch over a fixed
-subset of the training set (all of it if ``eval_train_images`` is None). Both are
-recorded; ``error_measure`` picks the one that decides "reached 25%" and the ratio.
+The alternative ("post_epoch") is an evaluation pass after the epoch over a fixed subset
+of the training set (10,000 images by default; all of them if ``eval_train_images`` is
+None). Both are recorded; ``error_measure`` picks the one that decides "reached 25%".
+
+The mechanism. At init and after every epoch, on a fixed batch of training images: the share
+of each conv layer's units whose tanh is saturated (|tanh| > 0.9, where less than 19% of the
+gradient gets through) and each layer's weight std (``_mechanism``).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from alexnet.relu_tanh.config import ReluTanhConfig
-from alexnet.relu_tanh.network import build_model
+from alexnet.relu_tanh.config import SATURATED, STALLED, ReluTanhConfig
+from alexnet.relu_tanh.network import FourLayerNet, build_model
+from alexnet.relu_tanh.summaries import epochs_to_target
+
+__all__ = ["epochs_to_target", "pick_threads"]  # epochs_to_target lives in summaries (no torch); kept here too
 
 
 @dataclass
@@ -41,10 +51,23 @@ class _Data:
     test_y: torch.Tensor
     mean: torch.Tensor  # the training set's mean image, float (1, 3, 32, 32)
     channels_last: bool = True
+    inv_std: torch.Tensor | None = None  # 1 / each channel's std (1, 3, 1, 1) for unit-variance inputs
+    probe_x: torch.Tensor | None = None  # the fixed images the mechanism record is measured on
 
     def batch(self, images: torch.Tensor) -> torch.Tensor:
         x = images.float().sub_(self.mean)
+        if self.inv_std is not None:
+            x.mul_(self.inv_std)
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+
+def _channel_inv_std(train_x: torch.Tensor, mean: torch.Tensor, chunk: int = 5000) -> torch.Tensor:
+    """1 / the std of each channel of (images - mean image), over every training image and pixel."""
+    total = torch.zeros(3, dtype=torch.float64)
+    for i in range(0, len(train_x), chunk):  # in chunks: all 50,000 images in float64 would take 1.2 GB
+        total += (train_x[i:i + chunk].double() - mean.double()).pow(2).sum(dim=(0, 2, 3))
+    std = (total / (len(train_x) * train_x.shape[2] * train_x.shape[3])).sqrt()
+    return (1.0 / std.clamp_min(1e-8)).float().view(1, 3, 1, 1)
 
 
 def _prepare(data, config: ReluTanhConfig, train_images: int | None) -> _Data:
@@ -61,8 +84,10 @@ def _prepare(data, config: ReluTanhConfig, train_images: int | None) -> _Data:
         eval_x, eval_y = train_x[:k], train_y[:k]  # train_x is already a random order: a class-mixed subset
     nt = len(data.test_labels)
     te = torch.arange(nt) if config.test_images is None else torch.randperm(nt, generator=g)[: config.test_images]
+    inv_std = _channel_inv_std(train_x, mean) if config.input_norm == "unit-variance" else None
+    probe = train_x[: config.mechanism_images] if config.mechanism_images else None  # a random, class-mixed batch
     return _Data(train_x, train_y, eval_x, eval_y, data.test_images[te], data.test_labels[te], mean,
-                 config.channels_last)
+                 config.channels_last, inv_std, probe)
 
 
 @torch.inference_mode()
@@ -75,19 +100,39 @@ def _error_rate(model: nn.Module, d: _Data, x: torch.Tensor, y: torch.Tensor, ba
     return wrong / max(1, len(y))
 
 
-def epochs_to_target(errors: list[float | None], target: float = 0.25) -> tuple[int | None, float | None]:
-    """(first epoch, 1-based, whose error is <= target; the same with linear interpolation between epochs).
+@torch.inference_mode()
+def _mechanism(model: FourLayerNet, d: _Data) -> dict:
+    """Saturated share per conv layer (tanh networks: |tanh(conv output)| > SATURATED) and weight std per layer.
 
-    Epoch 0 is the untrained network at error 0.9 (ten classes), which anchors the interpolation of epoch 1.
+    Saturation is read on each conv's output before pooling, so conv1 counts all its 32x32x32 units although the
+    network applies tanh after the max pool (the same function: both are monotone).
     """
-    prev = 0.9
-    for i, e in enumerate(errors):
-        if e is not None and e <= target:
-            frac = (prev - target) / (prev - e) if prev > e else 1.0
-            return i + 1, round(i + min(1.0, max(0.0, frac)), 3)
-        if e is not None:
-            prev = e
-    return None, None
+    model.eval()
+    saturated: dict[str, float | None] = {}
+    x = d.batch(d.probe_x)
+    k = 0
+    for m in model.features:
+        x = m(x)
+        if isinstance(m, nn.Conv2d):
+            k += 1
+            if model.activation == "tanh":
+                saturated[f"conv{k}"] = _finite(float((torch.tanh(x).abs() > SATURATED).float().mean()))
+    model.train()
+    return {"saturated": saturated,
+            "weight_std": {name: _finite(float(layer.weight.detach().float().std()))
+                           for name, layer in model.named_weight_layers()}}
+
+
+def _finite(value: float) -> float | None:
+    # A diverged network's weights are NaN, which JSON cannot hold.
+    return round(value, 6) if math.isfinite(value) else None
+
+
+def _record_mechanism(record: dict, epoch: int, now: dict) -> None:
+    record["epochs"].append(epoch)
+    for part in ("saturated", "weight_std"):
+        for name, value in now[part].items():
+            record[part].setdefault(name, []).append(value)
 
 
 def _train(
@@ -101,18 +146,25 @@ def _train(
     tick: Callable[[str], None],
     measure_test: bool = True,
     on_epoch: Callable[[dict], None] | None = None,
+    mechanism: bool = False,
 ) -> dict:
     """Train one network; per-epoch running and post-epoch training error, loss, seconds.
 
     ``on_epoch`` gets the curve so far after every epoch (marked "interrupted"), so that a run
-    stopped from outside still leaves its curve in the results file.
+    stopped from outside still leaves its curve in the results file. ``mechanism`` adds the
+    mechanism record (at epoch 0, the init, and after every epoch) where ``d`` has probe images.
     """
     model = build_model(config, activation, seed)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=config.momentum)
     g = torch.Generator().manual_seed(10_000 + seed)
     n, bs = len(d.train_y), config.batch_size
-    curve: dict[str, list] = {"running_error": [], "post_epoch_error": [], "loss": [], "seconds": []}
-    diverged, reached_at, stopped = False, None, "max_epochs"
+    curve: dict[str, Any] = {"running_error": [], "post_epoch_error": [], "loss": [], "seconds": []}
+    record = None
+    if mechanism and d.probe_x is not None:
+        record = {"epochs": [], "saturated": {}, "weight_std": {}, "threshold": SATURATED, "images": len(d.probe_x)}
+        _record_mechanism(record, 0, _mechanism(model, d))
+        curve["mechanism"] = record
+    diverged, reached_at, stopped, at_chance = False, None, "max_epochs", 0
     for epoch in range(1, epochs + 1):
         t0 = time.perf_counter()
         perm = torch.randperm(n, generator=g)
@@ -138,6 +190,8 @@ def _train(
         curve["running_error"].append(round(running, 5))
         curve["post_epoch_error"].append(None if post is None else round(post, 5))
         curve["loss"].append(round(loss_mean, 5) if math.isfinite(loss_mean) else None)
+        if record is not None:
+            _record_mechanism(record, epoch, _mechanism(model, d))
         curve["seconds"].append(round(time.perf_counter() - t0, 2))
         tick(
             f"{activation} lr={lr:g} seed={seed} epoch {epoch}: running error {running:.3f}"
@@ -145,7 +199,7 @@ def _train(
             + f", loss {loss_mean:.3f}, {n / train_s:.0f} img/s"
         )
         if on_epoch is not None:
-            on_epoch({**{k: list(v) for k, v in curve.items()}, "diverged": diverged, "stopped": "interrupted",
+            on_epoch({**json.loads(json.dumps(curve)), "diverged": diverged, "stopped": "interrupted",
                       "test_error": None})
         if diverged:
             stopped = "diverged"
@@ -155,6 +209,10 @@ def _train(
             reached_at = epoch
         if stop_at_target and reached_at is not None and epoch >= reached_at + config.epochs_after_target:
             stopped = "target"
+            break
+        at_chance = at_chance + 1 if running >= STALLED else 0
+        if stop_at_target and config.stall_epochs and at_chance >= config.stall_epochs:
+            stopped = "stalled"
             break
     curve["diverged"] = diverged
     curve["stopped"] = stopped

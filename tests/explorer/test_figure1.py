@@ -76,8 +76,10 @@ def test_plotly_and_matplotlib_measure_and_condition_views():
     assert matplotlib_figure(res, condition="no-momentum").axes[0].get_title().startswith("no-momentum\n")
     with pytest.raises(ValueError, match="measure"):
         matplotlib_figure(res, measure="test")
+    # The post-epoch error is labelled with what it measured: a 10,000-image subset (the config's default).
     assert [ax.get_ylabel() for ax in measures_figure(res).axes] == [
-        "Training error rate (running)", "Training error rate (post-epoch)"]
+        "Training error rate (running)", "Training error rate (post-epoch, 10,000-image subset)"]
+    assert post.layout.yaxis.title.text == "Training error rate (post-epoch, 10,000-image subset)"
 
 
 def test_conditions_figure_draws_a_run_shared_with_the_baseline_once():

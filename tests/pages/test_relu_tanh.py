@@ -1,7 +1,8 @@
-"""AppTest for the ReLU vs tanh page: without a result, with a committed one plus a live run, conditions."""
+"""AppTest for the ReLU vs tanh page: without a result, with a committed one plus a live run, conditions, why."""
 
 from __future__ import annotations
 
+import json
 import pickle
 from pathlib import Path
 
@@ -11,7 +12,8 @@ import pytest
 from alexnet import relu_tanh
 from alexnet.data.cifar10 import TORCHVISION_FOLDER, TORCHVISION_TEST, TORCHVISION_TRAIN, load_cifar10
 from explorer.figure1 import write_figures
-from tests.pages.conftest import assert_ran, metrics, page
+from tests.alexnet.relu_tanh.synthetic import synthetic_why_results
+from tests.pages.conftest import assert_ran, metrics, page, subheaders
 
 
 def _write_tiny_cifar(root: Path, per_batch: int = 120) -> Path:
@@ -38,6 +40,12 @@ def tiny_cifar(tmp_path, monkeypatch):
     return root
 
 
+@pytest.fixture(autouse=True)
+def _no_why_results(tmp_path, monkeypatch):
+    # The why panel reads results/relu_tanh/why/ of this checkout unless told otherwise: tests tell it.
+    monkeypatch.setattr(relu_tanh, "WHY_DIR", tmp_path / "no-why")
+
+
 def test_relu_tanh_page_without_a_committed_result(tmp_path, monkeypatch):
     monkeypatch.setattr(relu_tanh, "RESULTS_DIR", tmp_path / "no-results")
     at = page("relu_tanh.py")
@@ -45,6 +53,39 @@ def test_relu_tanh_page_without_a_committed_result(tmp_path, monkeypatch):
     assert_ran(at)
     assert any("No committed result yet" in info.value for info in at.info)
     assert at.button(key="FormSubmitter:relu_tanh_quick-Run") is not None
+    # The why panel says which runs are missing and the command that makes them.
+    why = next(info.value for info in at.info if "Missing for this panel" in info.value)
+    assert "current recipe: relu at 0.001, 0.003, 0.01; tanh at 0.003, 0.01, 0.03" in why
+    assert "`alexnet relu-tanh --why --resume`" in why and "unit-variance input" in why
+
+
+def test_relu_tanh_page_why_panel_draws_ratios_saturation_and_the_sentence(tmp_path, monkeypatch):
+    monkeypatch.setattr(relu_tanh, "RESULTS_DIR", tmp_path / "no-results")
+    why_dir = tmp_path / "why"
+    why_dir.mkdir()
+    (why_dir / "results.json").write_text(json.dumps(synthetic_why_results()))
+    monkeypatch.setattr(relu_tanh, "WHY_DIR", why_dir)
+    at = page("relu_tanh.py")
+    at.run()
+    assert_ran(at)
+    assert "Why tanh is slow here" in subheaders(at)
+    assert not any("Missing for this panel" in info.value for info in at.info)
+    assert any("the paper's 6x is recipe-dependent" in m.value for m in at.markdown)
+    table = at.dataframe[0].value
+    assert list(table["label"]) == ["current recipe", "unit-variance input", "PyTorch init", "init x10",
+                                    "ReLU at lr 0.001", "ReLU at lr 0.01"]
+    assert list(table["ratio"]) == [7.0, 1.5, 5.5, 4.0, 3.5, 7.0]
+    assert list(table["lower_bound"]) == [False, False, True, False, False, False]
+    # A partial file: the panel draws what is there and lists what is not.
+    partial = synthetic_why_results()
+    partial["conditions"] = partial["conditions"][:1]
+    partial["missing_units"] = ["init-x10|run|tanh|0|0.03"]
+    (why_dir / "results.json").write_text(json.dumps(partial))
+    at = page("relu_tanh.py")
+    at.run()
+    assert_ran(at)
+    why = next(info.value for info in at.info if "Missing for this panel" in info.value)
+    assert "PyTorch init: not studied in this file" in why and "init x10: tanh at lr 0.03 (seed 0)" in why
 
 
 @pytest.mark.slow

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import torch
 
-from alexnet.relu_tanh.config import ACTIVATIONS, MEASURES, RESULTS_FORMAT, ReluTanhConfig
-from alexnet.relu_tanh.experiment import _ratio
-from alexnet.relu_tanh.training import epochs_to_target
+from alexnet.relu_tanh.config import ACTIVATIONS, MEASURES, RESULTS_FORMAT, ReluTanhConfig, why_config
+from alexnet.relu_tanh.summaries import epochs_to_target
+from alexnet.relu_tanh.summaries import ratio as _ratio
 
 
 def make_run(act, seed, errors):
@@ -32,6 +34,55 @@ def synthetic_results():
         "chosen_lr": {"relu": 0.01, "tanh": 0.003}, "sweep": {}, "ratio": _ratio(runs, "running", ACTIVATIONS),
         "error_measure": {"decision": "running"}, "conditions": [],
     }
+
+
+def _errors(reach: int | None, epochs: int) -> list[float]:
+    """Errors falling from 0.8 to exactly 0.24 at epoch ``reach`` (then 0.2); never below 0.3 if ``reach`` is None."""
+    if reach is None:
+        return [round(0.8 - 0.5 * (i + 1) / epochs, 4) for i in range(epochs)]
+    return [round(0.8 - 0.56 * (i + 1) / reach, 4) if i < reach else 0.2 for i in range(epochs)]
+
+
+def mechanism_record(act: str, epochs: int, conv1_saturated: float) -> dict:
+    """A run's mechanism record: tanh's conv1 saturated from epoch 1 on at ``conv1_saturated``, weight std growing."""
+    saturated = {} if act == "relu" else {
+        "conv1": [0.0] + [conv1_saturated] * epochs, "conv2": [0.0] + [conv1_saturated / 2] * epochs,
+        "conv3": [0.0] * (epochs + 1)}
+    return {"epochs": list(range(epochs + 1)), "saturated": saturated, "threshold": 0.9, "images": 64,
+            "weight_std": {k: [1e-4 * (1 + i) for i in range(epochs + 1)] for k in ("conv1", "conv2", "conv3", "fc")}}
+
+
+def why_group(name: str, relu_reach: int, tanh_reach: int | None, tanh_epochs: int, saturated: float,
+              mechanism: bool = True) -> dict:
+    """One condition of a why-study: ReLU at 0.003 reaching 25% at ``relu_reach``, tanh at 0.01 at ``tanh_reach``."""
+    runs = []
+    plan = (("relu", relu_reach, relu_reach + 1, 0.003), ("tanh", tanh_reach, tanh_epochs, 0.01))
+    for act, reach, epochs, lr in plan:
+        errs = _errors(reach, epochs)
+        row = make_run(act, 0, errs)
+        row.update(epochs=list(range(1, epochs + 1)), train_error=errs, lr=lr, diverged=False, test_error=0.4,
+                   stopped="target" if reach else "max_epochs")
+        if mechanism:
+            row["mechanism"] = mechanism_record(act, epochs, saturated)
+        runs.append(row)
+    return {"name": name, "note": f"{name} note", "runs": runs, "chosen_lr": {"relu": 0.003, "tanh": 0.01},
+            "sweep": {}, "ratio": _ratio(runs, "running", ACTIVATIONS),
+            "ratio_by_measure": {m: _ratio(runs, m, ACTIVATIONS) for m in MEASURES}}
+
+
+def synthetic_why_results(unit_variance_tanh: int = 3, mechanism: bool = True) -> dict:
+    """A finished why-study: current recipe 14/2 = 7x (conv1 97% saturated), unit-variance-input
+    ``unit_variance_tanh``/2 (1% saturated), pytorch-init tanh never at 25% in 10 epochs (> 5.5x), init-x10 12/3,
+    ReLU at 0.001 14/4 and at 0.01 14/2."""
+    base = why_group("baseline", 2, 14, 15, 0.97, mechanism)
+    base.pop("name")
+    base.pop("note")
+    conditions = [why_group("unit-variance-input", 2, unit_variance_tanh, unit_variance_tanh + 1, 0.01, mechanism),
+                  why_group("pytorch-init", 2, None, 10, 0.99, mechanism), why_group("init-x10", 3, 12, 13, 0.9),
+                  why_group("relu-lr-0.001", 4, 14, 15, 0.97), why_group("relu-lr-0.01", 2, 14, 15, 0.97)]
+    return {"format": RESULTS_FORMAT, "status": "complete", "config": json.loads(json.dumps(why_config().to_dict())),
+            "data": {"train_images": 50000}, "error_measure": {"decision": "running"}, "missing_units": [],
+            **base, "conditions": conditions}
 
 
 def learnable_cifar(n_train=256, n_test=40, seed=0):

@@ -9,7 +9,16 @@ import sys
 
 import pytest
 
-from alexnet.relu_tanh.config import ReluTanhConfig, _same_training
+from alexnet.relu_tanh.config import (
+    KNOWN_CONDITIONS,
+    RESULTS_DIR,
+    WHY_CONDITIONS,
+    WHY_FULL_GRID,
+    ReluTanhConfig,
+    _same_training,
+    condition,
+    why_config,
+)
 
 
 def test_config_rejects_bad_values():
@@ -39,3 +48,31 @@ def test_config_and_results_modules_load_without_torch():
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_named_conditions_for_the_why_study():
+    uv = condition("unit-variance-input")
+    assert dict(uv.overrides) == {"input_norm": "unit-variance", "init": "normal-0.01"}
+    for name in ("pytorch-init", "init-x10", "unit-variance-input"):
+        assert name in KNOWN_CONDITIONS
+    # ReLU's never-run neighbours as conditions of their own: that activation at that rate, the rest as it was.
+    assert condition("relu-lr-0.001").overrides == (("fixed_lr", (("relu", 0.001),)),)
+    assert condition("relu-lr-0.01").overrides == (("fixed_lr", (("relu", 0.01),)),)
+    why = why_config()
+    assert why.seeds == (0,) and why.conditions == WHY_CONDITIONS and why.full_grid == WHY_FULL_GRID
+    assert ReluTanhConfig.from_dict(json.loads(json.dumps(why.to_dict()))) == why  # nested tuples survive JSON
+    with pytest.raises(ValueError, match="full_grid"):
+        ReluTanhConfig(full_grid=(("tanh", ()),))
+    with pytest.raises(ValueError, match="input_norm"):
+        ReluTanhConfig(input_norm="per-image")
+
+
+def test_new_runs_cap_at_60_epochs_and_the_committed_results_keep_40_and_stay_resumable():
+    assert ReluTanhConfig().max_epochs == 60 and ReluTanhConfig().eval_train_images == 10000
+    committed = json.loads((RESULTS_DIR / "results.json").read_text())["config"]
+    config = ReluTanhConfig.from_dict(committed)
+    assert config.max_epochs == 40 and config.eval_train_images == 10000 and config.input_norm == "mean-image"
+    # Fields added since (input scale, full grid, mechanism record) take the defaults that mean what the file did.
+    assert _same_training(committed, config)
+    assert not _same_training(committed, dataclasses.replace(config, input_norm="unit-variance"))
+    assert _same_training(committed, dataclasses.replace(config, mechanism_images=0))  # records only

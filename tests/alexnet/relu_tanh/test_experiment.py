@@ -52,7 +52,8 @@ def test_quick_experiment_on_generated_data_writes_everything_and_resumes(tmp_pa
     # The experiment writes results.json only; the figures are drawn from it (by the command line).
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]
     figures = write_figures(res, tmp_path)
-    assert set(figures) == {"png", "figure1_baseline", "figure1_no-momentum", "conditions_png"}
+    assert set(figures) == {"png", "figure1_baseline", "figure1_no-momentum", "conditions_png", "why_png"}
+    assert all(r["mechanism"]["epochs"][0] == 0 for r in res["runs"])  # final runs carry the mechanism record
     assert (tmp_path / "figure1.png").stat().st_size > 1000
     assert load_results(tmp_path / "results.json")["runs"] == json.loads(json.dumps(res["runs"]))
     # Resuming with the same config trains nothing again and gives the same curves.
@@ -78,7 +79,7 @@ def test_sweep_choice_grid_extension_and_unit_reuse(monkeypatch):
     calls = []
     best = {"relu": 0.01, "tanh": 0.6}  # tanh's best lies beyond the grid's top (0.1): the grid must grow
 
-    def fake_train(d, config, act, lr, seed, epochs, stop_at_target, tick, measure_test=True, on_epoch=None):
+    def fake_train(d, config, act, lr, seed, epochs, stop_at_target, tick, **_):
         calls.append((act, lr, seed, epochs, config.momentum))
         err = min(0.9, 0.2 + abs(math.log10(lr / best[act])) / 4)
         return {"running_error": [err] * epochs, "post_epoch_error": [err] * epochs, "loss": [1.0] * epochs,
@@ -114,7 +115,7 @@ def test_sweep_choice_grid_extension_and_unit_reuse(monkeypatch):
 def test_parallel_seed_file_merges_into_the_main_results(tmp_path, monkeypatch, capsys):
     from alexnet.cli import main
 
-    def fake_train(d, config, act, lr, seed, epochs, stop_at_target, tick, measure_test=True, on_epoch=None):
+    def fake_train(d, config, act, lr, seed, epochs, stop_at_target, tick, **_):
         errs = [0.5, 0.2] if act == "relu" else [0.6, 0.5, 0.4, 0.2]  # 2 vs 4 epochs: ratio 2
         return {"running_error": errs, "post_epoch_error": errs, "loss": [1.0] * len(errs),
                 "seconds": [0.1] * len(errs), "diverged": False, "stopped": "target", "test_error": 0.5}
@@ -148,7 +149,7 @@ def test_parallel_seed_file_merges_into_the_main_results(tmp_path, monkeypatch, 
 def test_study_only_trains_the_conditions_and_leaves_the_baseline_to_the_main_run(tmp_path, monkeypatch):
     calls = []
 
-    def fake_train(d, config, act, lr, seed, epochs, stop_at_target, tick, measure_test=True, on_epoch=None):
+    def fake_train(d, config, act, lr, seed, epochs, stop_at_target, tick, **_):
         calls.append((act, lr, seed, epochs))
         errs = [0.5, 0.2]
         return {"running_error": errs, "post_epoch_error": errs, "loss": [1.0, 1.0], "seconds": [0.1, 0.1],
@@ -173,7 +174,7 @@ def test_study_only_trains_the_conditions_and_leaves_the_baseline_to_the_main_ru
 def test_a_run_stopped_from_outside_keeps_its_curve_and_a_lower_bound(tmp_path, monkeypatch):
     from explorer.figure1 import summary_line
 
-    def fake_train(d, config, act, lr, seed, epochs, stop_at_target, tick, measure_test=True, on_epoch=None):
+    def fake_train(d, config, act, lr, seed, epochs, stop_at_target, tick, on_epoch=None, **_):
         errs = [0.5, 0.2] if act == "relu" else [0.6, 0.5, 0.45]
         curve = {"running_error": [], "post_epoch_error": [], "loss": [], "seconds": []}
         for e in errs:
@@ -197,3 +198,68 @@ def test_a_run_stopped_from_outside_keeps_its_curve_and_a_lower_bound(tmp_path, 
     assert tanh["stopped"] == "interrupted" and tanh["running_error"] == [0.6, 0.5, 0.45]
     assert res["ratio"]["n"] == 0 and res["ratio"]["lower_bound_per_seed"] == {"0": 2.0}  # (3 + 1) / 2
     assert "ratio > 2.00x" in summary_line(res)
+
+
+def test_full_grid_trains_every_rate_in_full_and_keeps_the_fastest(tmp_path, monkeypatch):
+    calls = []
+    reach = {("relu", 0.001): 6, ("relu", 0.003): 3, ("tanh", 0.01): 8, ("tanh", 0.03): 5, ("tanh", 0.09): 7}
+
+    def fake_train(d, config, act, lr, seed, epochs, stop_at_target, tick, mechanism=False, **_):
+        calls.append((act, lr, seed, epochs, mechanism, d.inv_std is not None))
+        r = reach.get((act, lr))  # None: never at 25% within the cap
+        n = epochs if r is None else min(epochs, r + 1)
+        errs = [0.24 if r is not None and i + 1 >= r else 0.5 for i in range(n)]
+        return {"running_error": errs, "post_epoch_error": errs, "loss": [1.0] * n, "seconds": [0.1] * n,
+                "diverged": False, "stopped": "target" if r else "max_epochs", "test_error": 0.5}
+
+    monkeypatch.setattr(experiment, "_train", fake_train)
+    cfg = ReluTanhConfig.quick(threads=1, seeds=(0, 1), max_epochs=10, lr_grid_extensions=1,
+                               full_grid=(("relu", (0.001, 0.003, 0.01)), ("tanh", (0.003, 0.01, 0.03))),
+                               conditions=("unit-variance-input", "relu-lr-0.01"))
+    data = learnable_cifar(n_train=64, n_test=8)
+    res = run_experiment(cfg, data=data, out_dir=tmp_path)
+    # tanh's fastest (0.03, 5 epochs) sat at the grid's top: the grid grew to 0.09 (7 epochs), and 0.03 stays.
+    assert res["chosen_lr"] == {"relu": 0.003, "tanh": 0.03}
+    tanh = res["sweep"]["tanh"]
+    assert tanh["kind"] == "full" and tanh["lrs"] == [0.003, 0.01, 0.03, 0.09]
+    assert tanh["scores"]["0.003"] is None and tanh["curves"]["0.003"]["stopped"] == "max_epochs"
+    assert tanh["curves"]["0.03"]["epochs_to_25"] == 5 and "fewest epochs" in tanh["criterion"]
+    assert res["ratio"]["mean"] == round(5 / 3, 3) and res["ratio"]["n"] == 2
+    baseline = [c for c in calls if not c[5]]
+    # Every grid rate once for seed 0 (3 + 4), then seed 1 at the chosen rates; the chosen seed-0 runs are the
+    # grid's own (not trained twice). relu-lr-0.01 trains like the baseline: nothing new.
+    assert len(baseline) == 3 + 4 + 2 and len({c[:3] for c in baseline}) == len(baseline)
+    assert all(c[3] == cfg.max_epochs and c[4] for c in calls)  # in full, with the mechanism record
+    # unit-variance-input trains on its own (unit-variance) data: its whole grid again, seed 0 only.
+    assert len([c for c in calls if c[5]]) == 3 + 4
+    lr_cond = next(c for c in res["conditions"] if c["name"] == "relu-lr-0.01")
+    assert lr_cond["chosen_lr"] == {"relu": 0.01, "tanh": 0.03} and lr_cond["ratio"]["n"] == 0
+    assert res["error_measure"]["post_epoch"] == "pass after each epoch over all 64 training images"  # 64 < 1,000
+    # Report-only lists every missing unit of a grid (not only the first), each once.
+    saved = json.loads((tmp_path / "results.json").read_text())
+    gone = ["baseline|run|tanh|0|0.003", "baseline|run|tanh|0|0.01"]
+    for key in gone:
+        del saved["units"][key]
+    (tmp_path / "results.json").write_text(json.dumps(saved))
+    part = run_experiment(cfg, data=data, out_dir=tmp_path, report_only=True)
+    assert sorted(part["missing_units"]) == gone and part["chosen_lr"] == {"relu": 0.003}
+
+
+def test_merge_into_a_new_file_starts_from_the_first_source(tmp_path, monkeypatch):
+    def fake_train(d, config, act, lr, seed, epochs, stop_at_target, tick, **_):
+        errs = [0.5, 0.2] if act == "relu" else [0.6, 0.5, 0.4, 0.2]
+        return {"running_error": errs, "post_epoch_error": errs, "loss": [1.0] * len(errs),
+                "seconds": [0.1] * len(errs), "diverged": False, "stopped": "target", "test_error": 0.5}
+
+    monkeypatch.setattr(experiment, "_train", fake_train)
+    data = learnable_cifar(n_train=64, n_test=8)
+    cfg = ReluTanhConfig.quick(threads=1, lr_grid=(0.01,))
+    run_experiment(dataclasses.replace(cfg, conditions=("init-x10",)), data=data, out_dir=tmp_path / "a")
+    run_experiment(dataclasses.replace(cfg, conditions=("pytorch-init",)), data=data, out_dir=tmp_path / "b",
+                   study_only=True)
+    target = tmp_path / "merged" / "results.json"
+    # a: baseline + init-x10 (2 sweeps + 2 runs each); b adds pytorch-init's 4 units (its baseline was skipped).
+    assert merge_units(target, [tmp_path / "a" / "results.json", tmp_path / "b" / "results.json"]) == 12
+    res = run_experiment(dataclasses.replace(cfg, conditions=("init-x10", "pytorch-init")), data=data,
+                         out_dir=target.parent, report_only=True)
+    assert res["status"] == "complete" and [c["name"] for c in res["conditions"]] == ["init-x10", "pytorch-init"]

@@ -36,3 +36,12 @@ def test_layers_19pct_initialisation():
     assert all(float(m.bias.detach().abs().max()) == 0 for m in convs)
     scaled = FourLayerNet("tanh").init_weights_("layers-19pct", scale=10.0)
     assert float(scaled.features[0].weight.detach().std()) == pytest.approx(1e-3, rel=0.05)
+
+
+def test_normal_init_puts_every_layer_at_0_01():
+    torch.manual_seed(0)
+    net = FourLayerNet("tanh").init_weights_("normal-0.01")
+    assert [name for name, _ in net.named_weight_layers()] == ["conv1", "conv2", "conv3", "fc"]
+    for _, layer in net.named_weight_layers():
+        assert float(layer.weight.detach().std()) == pytest.approx(1e-2, rel=0.05)
+        assert float(layer.bias.detach().abs().max()) == 0
