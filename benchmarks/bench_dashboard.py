@@ -152,10 +152,12 @@ def _layer_names(options: list[str]) -> list[str]:
 
     from alexnet import AlexNet
     from explorer.activations import feature_stages
+    from explorer.units import classifier_stages
 
     names = {}
     for model in (AlexNet(init=False), torchvision_alexnet(weights=None)):
         names.update({s.label: s.name for s in feature_stages(model)})
+        names.update({s.label: s.name for s in classifier_stages(model)})  # fc6, fc7, fc8 (models with them)
     missing = [label for label in options if label not in names]
     if missing:
         raise SystemExit(f"unknown layer labels on the Activations page: {missing}")
