@@ -56,7 +56,8 @@ __all__ = [
 ]
 
 LOGITS = "logits"
-Normalise = Literal["per-channel", "shared"]
+Normalise = Literal["per-channel", "clipped", "shared"]
+CLIP_PERCENTILE = 99.5  # "clipped" contrast: each map's top colour is reached at this percentile
 StageKind = Literal["conv", "activation", "lrn", "pool"]
 
 
@@ -275,11 +276,17 @@ def _levels(act: Tensor | np.ndarray, normalise: Normalise, channels: Sequence[i
     if normalise == "per-channel":
         lo = a.min(axis=(1, 2), keepdims=True)
         hi = a.max(axis=(1, 2), keepdims=True)
+    elif normalise == "clipped":
+        # Per channel, the top at a high percentile: a sparse map's few strong positions no longer
+        # leave the rest black. Where the percentile is not above the minimum, the maximum instead.
+        lo = a.min(axis=(1, 2), keepdims=True)
+        hi = np.percentile(a, CLIP_PERCENTILE, axis=(1, 2), keepdims=True).astype(np.float32)
+        hi = np.where(hi > lo, hi, a.max(axis=(1, 2), keepdims=True))
     elif normalise == "shared":
         lo = np.full((1, 1, 1), a.min(), dtype=np.float32)
         hi = np.full((1, 1, 1), a.max(), dtype=np.float32)
     else:
-        raise ValueError(f"normalise must be 'per-channel' or 'shared', got {normalise!r}")
+        raise ValueError(f"normalise must be 'per-channel', 'clipped' or 'shared', got {normalise!r}")
     return colormaps.levels(a, lo, hi)
 
 
@@ -315,9 +322,11 @@ def feature_grid(
     """All channels of one layer tiled into one image.
 
     ``normalise="per-channel"`` stretches each map to its own min..max (shows every map's pattern,
-    hides how strong it is); ``"shared"`` uses one range for the whole layer (shows which maps are
-    strong; weak ones go dark). A constant map is drawn at the bottom of the range. Maps are
-    separated by ``pad`` pixels of white, enlarged ``scale`` times by pixel repetition (no blur).
+    hides how strong it is); ``"clipped"`` does the same up to each map's 99.5th percentile
+    (``CLIP_PERCENTILE``; brighter values get the top colour), so sparse maps are not black;
+    ``"shared"`` uses one range for the whole layer (shows which maps are strong; weak ones go dark).
+    A constant map is drawn at the bottom of the range. Maps are separated by ``pad`` pixels of
+    white, enlarged ``scale`` times by pixel repetition (no blur).
     Returns uint8 (H, W, 3) through ``colormap``, or uint8 (H, W) grey when ``colormap`` is None.
     """
     if colormap is not None:

@@ -5,27 +5,42 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.activations import feature_stages
+from explorer.channel_views import CLIP_PERCENTILE, strongest_position
 from explorer.figures import BarChart, bar_chart
 from explorer.kernels import conv_shape
 from explorer.predictions import TRAINED_ON, class_score_bars, known_classes_line, top5_bars
 from explorer.units import classifier_stages
 from pages.caching import (
-    cached_channel_png,
+    cached_channel_map,
+    cached_fields,
     cached_input_png,
     cached_kernel_png,
     cached_layer_view,
+    cached_map_over_photo,
+    cached_top_channels,
     cached_top_k,
     cached_unit_view,
     cached_units,
     precompute_layer_views,
 )
 from pages.state import current_model
-from pages.widgets import download_buttons, require_image, show_notice, show_png, show_thumbnail
+from pages.widgets import (
+    channel_examples,
+    download_buttons,
+    feature_vis_panel,
+    require_image,
+    show_notice,
+    show_png,
+    show_thumbnail,
+    unit_examples_index,
+)
 
 NORMALISE_HELP = (
-    "Per channel: every map stretched to its own range (shows each map's pattern). Shared: one range for the "
+    "Per channel: every map stretched to its own range (shows each map's pattern). Clipped: the same, up to each "
+    "map's 99.5th percentile, so maps with a few strong spots are not black elsewhere. Shared: one range for the "
     "whole layer (shows which maps respond strongly; weak ones go dark)."
 )
+TOP_CHANNELS = 12
 
 
 loaded = current_model()
@@ -107,14 +122,15 @@ def unit_layer_view(layer: str) -> None:
 
 
 if layer in units:
-    for kept in ("activations_normalise", "activations_channel", "activations_stat"):
+    for kept in ("activations_normalise", "activations_channel", "activations_stat", "activations_opacity"):
         if kept in st.session_state:  # widgets not drawn this run would forget their value
             st.session_state[kept] = st.session_state[kept]
     unit_layer_view(layer)
     st.stop()
 
 normalise = controls[1].radio(
-    "Contrast", ("per-channel", "shared"), horizontal=True, key="activations_normalise", help=NORMALISE_HELP
+    "Contrast", ("per-channel", "clipped", "shared"), horizontal=True, key="activations_normalise",
+    help=NORMALISE_HELP,
 )
 precompute_layer_views(loaded.key, digest, normalise, loaded, image)
 view = cached_layer_view(loaded.key, digest, layer, normalise, loaded, image)
@@ -125,22 +141,61 @@ show_png(
 )
 download_buttons(fig=view["png"], name=f"{layer}_{normalise}_maps", key="grid")
 
-st.subheader("One channel, beside the kernel that produced it")
-channel_key = "activations_channel"
-if st.session_state.get(channel_key, 0) >= channels:  # the previous layer had more channels
+st.subheader("One channel: where it fires, what drives it, what produced it")
+channel_key, pick_key, row_key, col_key = (f"activations_{k}" for k in ("channel", "top_pick", "row", "col"))
+top = cached_top_channels(loaded.key, digest, layer, TOP_CHANNELS, loaded, image)
+context = (loaded.key, digest, layer)
+if st.session_state.get("activations_channel_for") != context:  # a new image or layer: its most active channel
+    st.session_state["activations_channel_for"] = context
+    st.session_state[channel_key] = top[0]
+if st.session_state.get(channel_key, 0) >= channels:
     st.session_state[channel_key] = channels - 1
-channel = int(
-    st.columns([1, 3])[0].number_input(
-        f"Channel (0-{channels - 1})", min_value=0, max_value=channels - 1, step=1, key=channel_key
-    )
+
+
+def _pick_channel() -> None:
+    picked = st.session_state.get(pick_key)
+    if picked is not None:
+        st.session_state[channel_key] = picked
+
+
+channel = int(st.session_state[channel_key])
+st.session_state[pick_key] = channel if channel in top else None
+st.pills(
+    f"The image's {len(top)} most active channels in {layer} (strongest peak first)",
+    top, format_func=lambda c: f"ch {c}", key=pick_key, on_change=_pick_channel,
 )
+chooser = st.columns([1, 1, 1, 1])
+channel = int(
+    chooser[0].number_input(f"Channel (0-{channels - 1})", min_value=0, max_value=channels - 1, step=1,
+                            key=channel_key)
+)
+act = cached_channel_map(loaded.key, digest, layer, channel, loaded, image)
+if st.session_state.get("activations_position_for") != (*context, channel):  # the channel's strongest place
+    st.session_state["activations_position_for"] = (*context, channel)
+    st.session_state[row_key], st.session_state[col_key] = strongest_position(act)
+row = chooser[1].slider("Row in the map", 0, height - 1, key=row_key, help="Its receptive field is outlined in red.")
+col = chooser[2].slider("Column in the map", 0, width - 1, key=col_key)
+opacity = chooser[3].slider("Map opacity", 0.0, 1.0, 0.6, 0.05, key="activations_opacity",
+                            help="0: the photo alone; 1: the map alone.")
 stats = view["stats"]
 conv = stages[layer].conv
-zoom, kernel, numbers = st.columns([1.2, 1.2, 1])
-with zoom:
-    channel_png = cached_channel_png(loaded.key, digest, layer, channel, loaded, image)
-    show_png(channel_png, caption=f"{layer}, channel {channel} (own contrast)")
-    download_buttons(fig=channel_png, name=f"{layer}_channel_{channel}", key="channel")
+field = cached_fields(loaded.key, loaded).get(layer)
+over, examples, kernel = st.columns([1.15, 1, 1])
+with over:
+    over_png = cached_map_over_photo(loaded.key, digest, layer, channel, (row, col), opacity, loaded, image)
+    where = f"unit ({row}, {col})'s {field.size}x{field.size} receptive field in red" if field else ""
+    show_png(over_png, caption=f"{layer}, channel {channel} over the photo, coloured up to its "
+             f"{CLIP_PERCENTILE}th percentile; {where}")
+    download_buttons(fig=over_png, name=f"{layer}_channel_{channel}", key="channel")
+    numbers = st.columns(3)
+    numbers[0].metric("Mean", f"{stats['mean'][channel]:.4g}")
+    numbers[1].metric("Max", f"{stats['max'][channel]:.4g}")
+    numbers[2].metric("Share of zeros", f"{stats['zero_fraction'][channel]:.1%}")
+with examples:
+    st.markdown(f"**What drives {conv} channel {channel} in the dataset**")
+    index = unit_examples_index(loaded, "activations")
+    if index is not None and conv in index.layers:
+        channel_examples(index, conv, channel)
 with kernel:
     out_channels, in_per_group, k, _, groups = conv_shape(loaded.model, conv)
     kernel_png = cached_kernel_png(loaded.key, conv, channel, loaded)
@@ -151,10 +206,7 @@ with kernel:
     show_png(kernel_png, caption=caption)
     if stages[layer].kind == "lrn":
         st.caption("LRN mixes each map with its 4 neighbours in channel order, so nearby kernels contribute too.")
-with numbers:
-    st.metric("Mean", f"{stats['mean'][channel]:.4g}")
-    st.metric("Max", f"{stats['max'][channel]:.4g}")
-    st.metric("Share of zeros", f"{stats['zero_fraction'][channel]:.1%}")
+    feature_vis_panel(loaded, conv, channel, "activations")
 
 st.subheader("Per-channel statistics")
 series = {"mean": stats["mean"], "max": stats["max"], "share of zeros": stats["zero_fraction"]}

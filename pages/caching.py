@@ -8,6 +8,7 @@ its function key (source hashing) on first use, every rerun.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import streamlit as st
@@ -15,16 +16,28 @@ from PIL import Image
 
 from alexnet.predict import Classifier
 from explorer.activations import feature_stages, top_k
+from explorer.channel_views import enlarge, map_over_photo, mean_rgb, patch_grid, top_channels
+from explorer.dataset_examples import DecodedImages, UnitExamples, build_unit_examples, top_patches
 from explorer.display import channel_picture, draw_layer, forward_pass, thumbnail_jpeg
+from explorer.feature_vis import visualise_channel
 from explorer.figure4 import example_rows, neighbour_agreement, neighbours_of, top1_accuracy
 from explorer.figures import png_bytes
 from explorer.kernels import conv_weights, kernel_image, kernel_slices
 from explorer.models import LoadedModel
+from explorer.receptive_field import ReceptiveField, receptive_fields
 from explorer.units import classifier_outputs, unit_picture, unit_stats
 from explorer.validation import model_on_dataset, score_folder, validation_samples, validation_summary
 
 __all__ = [
+    "build_unit_examples_now",
     "cached_activations",
+    "cached_channel_map",
+    "cached_feature_vis",
+    "cached_fields",
+    "cached_map_over_photo",
+    "cached_patches_png",
+    "cached_top_channels",
+    "unit_examples_ready",
     "cached_channel_png",
     "cached_dataset_classifier",
     "cached_examples",
@@ -233,3 +246,115 @@ def cached_image_neighbours(
     """The training images nearest the user's image in fc7 space (``explorer.figure4.neighbours_of``)."""
     train = _split_scores(model_key, dataset, "train", _classifier)
     return neighbours_of(train, cached_units(model_key, image_hash, _loaded, _image)["relu7"])[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# One channel: its map over the photo, dataset examples, feature visualisation
+# --------------------------------------------------------------------------------------------------
+
+FEATURE_VIS_STEPS = 256  # explorer.feature_vis's default: a few seconds per conv channel on a CPU
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_top_channels(
+    model_key: str, image_hash: str, layer: str, k: int, _loaded: LoadedModel, _image: Image.Image
+) -> list[int]:
+    """The ``k`` channels of ``layer`` with the strongest peak for the image, strongest first."""
+    return top_channels(cached_activations(model_key, image_hash, _loaded, _image)["maps"][layer], k)
+
+
+@st.cache_data(max_entries=1024, show_spinner=False)
+def cached_channel_map(
+    model_key: str, image_hash: str, layer: str, channel: int, _loaded: LoadedModel, _image: Image.Image
+) -> Any:
+    """One (H, W) numpy map of ``layer``."""
+    return cached_activations(model_key, image_hash, _loaded, _image)["maps"][layer][channel]
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def cached_fields(model_key: str, _loaded: LoadedModel) -> dict[str, ReceptiveField]:
+    """Every feature layer's receptive field at the network's input size."""
+    return receptive_fields(_loaded.model)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def cached_map_over_photo(
+    model_key: str,
+    image_hash: str,
+    layer: str,
+    channel: int,
+    position: tuple[int, int] | None,
+    opacity: float,
+    _loaded: LoadedModel,
+    _image: Image.Image,
+) -> bytes:
+    """PNG: the channel's map over the 227x227 crop (clipped contrast, colour bar), ``position``'s field outlined."""
+    photo = cached_activations(model_key, image_hash, _loaded, _image)["input"]
+    field = cached_fields(model_key, _loaded).get(layer)
+    box = field.box(*position) if field is not None and position is not None else None
+    act = cached_channel_map(model_key, image_hash, layer, channel, _loaded, _image)
+    return png_bytes(map_over_photo(photo, act, field, opacity=opacity, box=box))
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def cached_feature_vis(model_key: str, layer: str, channel: int, _loaded: LoadedModel) -> bytes:
+    """PNG of ``explorer.feature_vis.visualise_channel`` (a progress bar while it runs; then kept)."""
+    bar = st.progress(0.0, text=f"Optimising an image for {layer} channel {channel} ...")
+
+    def report(done: int, total: int) -> None:
+        text = f"Optimising an image for {layer} channel {channel}: step {done} of {total}"
+        bar.progress(done / max(1, total), text=text)
+
+    try:
+        picture = visualise_channel(
+            _loaded.model, layer, channel, mean_rgb=mean_rgb(_loaded.data_stats), steps=FEATURE_VIS_STEPS,
+            progress=report,
+        )
+    finally:
+        bar.empty()
+    return png_bytes(enlarge(picture, 2))
+
+
+@st.cache_resource(show_spinner=False)
+def _built_indexes() -> dict[tuple[str, str], UnitExamples]:
+    # Process-wide: which (model, dataset) indexes this server has built or read, for every session.
+    return {}
+
+
+def unit_examples_ready(model_key: str, dataset: str) -> UnitExamples | None:
+    """The dataset-examples index of this model and dataset if this server built (or read) it already, else None."""
+    return _built_indexes().get((model_key, dataset))
+
+
+def build_unit_examples_now(model_key: str, dataset: str, classifier: Classifier) -> UnitExamples:
+    """``explorer.dataset_examples.build_unit_examples`` with a progress bar (read from disk when cached there)."""
+    built = unit_examples_ready(model_key, dataset)
+    if built is not None:
+        return built
+    bar = st.progress(0.0, text="Dataset examples: reading the images ...")
+    started = time.perf_counter()
+
+    def report(done: int, total: int) -> None:
+        rate = done / max(time.perf_counter() - started, 1e-6)
+        left = (total - done) / max(rate, 1e-6)
+        bar.progress(done / max(1, total), text=f"Dataset examples: {done:,} of {total:,} images ({left:.0f} s left)")
+
+    try:
+        index = build_unit_examples(classifier, dataset, progress=report, show_progress=False)
+    finally:
+        bar.empty()
+    _built_indexes()[(model_key, dataset)] = index
+    return index
+
+
+@st.cache_resource(max_entries=2, show_spinner="Reading the decoded images ...")
+def _decoded(index_key: str, _index: UnitExamples) -> DecodedImages:
+    return DecodedImages(_index)
+
+
+@st.cache_data(max_entries=2048, show_spinner=False)
+def cached_patches_png(index_key: str, layer: str, channel: int, target: int, _index: UnitExamples) -> bytes:
+    """PNG: the channel's top patches (receptive fields at its strongest places) on a 3x3 grid ~``target`` wide."""
+    patches = top_patches(_index, layer, channel, images=_decoded(index_key, _index))
+    return png_bytes(patch_grid(patches, target=target))
+

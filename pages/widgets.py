@@ -3,19 +3,46 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 from PIL import Image
 
+from alexnet.errors import DataError
+from explorer.channel_views import top_examples_caption
+from explorer.dataset_examples import UnitExamples
 from explorer.figures import csv_bytes, png_bytes
 from explorer.images import ACCEPTED_NAMES, UPLOAD_TYPES, sample_images
 from explorer.models import LoadedModel
-from explorer.validation import dataset_folder, missing_data
-from pages.caching import cached_thumbnail, cached_validation_samples
+from explorer.validation import dataset_folder, folder_classes, missing_data
+from pages.caching import (
+    build_unit_examples_now,
+    cached_dataset_classifier,
+    cached_feature_vis,
+    cached_patches_png,
+    cached_thumbnail,
+    cached_validation_samples,
+    unit_examples_ready,
+)
 from pages.state import ChosenImage, accept_image, current_image, current_model
 
-__all__ = ["download_buttons", "image_picker", "require_image", "show_notice", "show_png", "show_thumbnail"]
+__all__ = [
+    "channel_examples",
+    "download_buttons",
+    "feature_vis_panel",
+    "image_picker",
+    "require_image",
+    "show_notice",
+    "show_png",
+    "show_thumbnail",
+    "unit_examples_index",
+]
+
+INDEX_COST = (
+    "Dataset examples take one pass over the data folder's train and val images (5,000 for Imagenette: about "
+    "3 minutes on a CPU), once per model; the result is kept on disk, so later visits read it in a second."
+)
 
 _IMAGE_SOURCE_STATE = "explorer_image_source"  # the picker's source, shared by every page's picker
 _IMAGE_SOURCES = ("Sample images", "Upload", "Camera")
@@ -200,3 +227,50 @@ def download_buttons(
                 on_click="ignore",
                 icon=":material/download:",
             )
+
+
+def unit_examples_index(loaded: LoadedModel, key: str) -> UnitExamples | None:
+    """The dataset-examples index of the model, if built; else one line on what is missing, or a button to build it."""
+    dataset = str(dataset_folder())
+    classifier, why = cached_dataset_classifier(loaded.key, dataset, ("train", "val"), loaded)
+    if classifier is None:
+        st.caption(f"Dataset examples need the training images: {why}")
+        return None
+    index = unit_examples_ready(loaded.key, dataset)
+    if index is not None:
+        return index
+    wanted = f"{key}_index_wanted"
+    if not st.session_state.pop(wanted, False):
+        st.caption(INDEX_COST)
+        # A callback, not the button's return value: it survives a rerun before this line (ensure_app_shell).
+        st.button("Find dataset examples", key=f"{key}_build_index", icon=":material/travel_explore:",
+                  on_click=st.session_state.__setitem__, args=(wanted, True))
+        return None
+    try:
+        return build_unit_examples_now(loaded.key, dataset, classifier)
+    except DataError as exc:
+        st.error(f"Dataset examples could not be built: {exc}")
+        return None
+
+
+def channel_examples(index: UnitExamples, layer: str, channel: int, *, target: int = 240) -> None:
+    """A channel's top-9 patches on a 3x3 grid, with their classes and peaks in the caption."""
+    png = cached_patches_png(index.key, layer, channel, target, index)
+    names = folder_classes(Path(index.paths[0]).parent.parent.parent).names if index.paths else None
+    show_png(png, caption=top_examples_caption(index, layer, channel, names))
+
+
+def feature_vis_panel(loaded: LoadedModel, layer: str, channel: int, key: str) -> None:
+    """The channel's feature visualisation, computed when asked for (a button), then kept per model/layer/channel."""
+    requested = st.session_state.setdefault("feature_vis_requested", set())
+    wanted = (loaded.key, layer, channel)
+    if wanted not in requested:
+        st.button(
+            "Visualise this channel", key=f"{key}_feature_vis", icon=":material/auto_awesome:",
+            help="Activation maximisation: an image optimised, step by step, to excite the channel (a few seconds).",
+            on_click=requested.add, args=(wanted,),  # a callback: it survives a rerun (see unit_examples_index)
+        )
+        st.caption(f"An image that {layer} channel {channel} responds to strongly, found by gradient ascent.")
+        return
+    png = cached_feature_vis(loaded.key, layer, channel, loaded)
+    show_png(png, caption=f"{layer} channel {channel}: feature visualisation (optimised 128x128 image, shown 2x)")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.pages.conftest import assert_ran, image_captions, image_urls, metrics, on_activations, subheaders
+from tests.pages.conftest import assert_ran, image_captions, image_urls, images, metrics, on_activations, subheaders
 from tests.pages.real_data import chart, chart_keys, reference, with_data  # noqa: F401 (fixtures)
 
 
@@ -41,17 +41,20 @@ def test_activations_page_shows_every_layer_and_reacts_to_widgets():
     at.selectbox(key="activations_layer").set_value("pool2").run()
     assert_ran(at)
     assert "conv2 after pooling: 256 feature maps of 13x13" in subheaders(at)
-    assert "conv2 kernel 0: its 48 input slices of 5x5 (blue < 0 < red)" in image_captions(at)
+    strongest = at.number_input(key="activations_channel").value  # the image's most active channel, not 0
+    assert at.pills(key="activations_top_pick").options[0] == f"ch {strongest}"
+    assert f"conv2 kernel {strongest}: its 48 input slices of 5x5 (blue < 0 < red)" in image_captions(at)
 
     before = metrics(at)
-    at.number_input(key="activations_channel").set_value(200).run()
+    other = 200 if strongest != 200 else 201
+    at.number_input(key="activations_channel").set_value(other).run()
     assert_ran(at)
     assert metrics(at) != before
 
-    # A layer with fewer channels than the chosen one: the channel is clamped, not an error.
+    # Another layer: its own most active channel, within its range.
     at.selectbox(key="activations_layer").set_value("lrn1").run()
     assert_ran(at)
-    assert at.number_input(key="activations_channel").value == 95
+    assert 0 <= at.number_input(key="activations_channel").value < 96
 
     at.selectbox(key="activations_sample").set_value("coffee").run()
     assert_ran(at)
@@ -153,5 +156,51 @@ def test_without_the_data_folder_the_picker_says_what_is_missing():
     at = on_activations()
     assert not any(name.startswith("val:") for name in at.selectbox(key="activations_sample").options)
     missing = [c.value for c in at.caption if "No data folder at" in c.value]
-    assert len(missing) == 1 and "ALEXNET_DATA_ROOT" in missing[0]
+    assert len(missing) == 2 and all("ALEXNET_DATA_ROOT" in m for m in missing)  # the picker, dataset examples
+    assert any(m.startswith("Dataset examples need the training images: No data folder") for m in missing)
     assert "activations_top5" in chart_keys(at)  # the rest of the page works
+
+
+@pytest.mark.slow
+def test_top_channel_strip_position_sliders_and_feature_visualisation(monkeypatch):
+    import pages.caching as caching
+
+    monkeypatch.setattr(caching, "FEATURE_VIS_STEPS", 3)
+    at = on_activations()
+    pills = at.pills(key="activations_top_pick")
+    strongest = at.number_input(key="activations_channel").value
+    assert pills.value == strongest and len(pills.options) == 12
+    second = int(pills.options[1].split()[1])
+    pills.set_value(second).run()
+    assert_ran(at)
+    assert at.number_input(key="activations_channel").value == second
+    assert any(f"relu1, channel {second} over the photo" in c for c in image_captions(at))
+
+    shown = images(at)
+    row = at.slider(key="activations_row")
+    row.set_value(0 if row.value else 1).run()
+    assert_ran(at)
+    assert images(at) != shown  # the outlined receptive field moved
+    assert any("11x11 receptive field in red" in c for c in image_captions(at))
+
+    assert not any("feature visualisation" in c for c in image_captions(at))
+    at.button(key="activations_feature_vis").click().run()
+    assert_ran(at)
+    assert any(f"conv1 channel {second}: feature visualisation" in c for c in image_captions(at))
+    # Without the data folder, dataset examples say what is missing in one line; the page keeps working.
+    assert any(c.value.startswith("Dataset examples need the training images:") for c in at.caption)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("reference", "with_data")
+def test_dataset_examples_of_the_chosen_channel_with_the_data_folder():
+    at = on_activations()
+    assert any("about 3 minutes" in c.value for c in at.caption)
+    at.button(key="activations_build_index").click().run()
+    assert_ran(at)
+    channel = at.number_input(key="activations_channel").value
+    captions = [c for c in image_captions(at) if c.startswith(f"conv1 channel {channel}: its top 9 of 50 images")]
+    assert len(captions) == 1
+    at.selectbox(key="activations_layer").set_value("relu5").run()  # the index stays for other layers
+    assert_ran(at)
+    assert any(c.startswith("conv5 channel") and "top 9 of 50" in c for c in image_captions(at))
