@@ -21,6 +21,7 @@ PAGES = (
     ("pages/kernels.py", "Kernels", ":material/grid_on:", "kernels"),
     ("pages/activations.py", "Activations", ":material/layers:", "activations"),
     ("pages/units.py", "Units", ":material/apps:", "units"),
+    ("pages/why.py", "Why this class?", ":material/psychology_alt:", "why"),
     ("pages/figure4.py", "Figure 4: nearest images", ":material/image_search:", "figure-4"),
     ("pages/validation.py", "Validation", ":material/fact_check:", "validation"),
     ("pages/lrn.py", "Local response normalisation", ":material/tune:", "lrn"),

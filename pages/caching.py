@@ -22,15 +22,21 @@ from explorer.display import channel_picture, draw_layer, forward_pass, thumbnai
 from explorer.feature_vis import visualise_channel
 from explorer.figure4 import example_rows, neighbour_agreement, neighbours_of, top1_accuracy
 from explorer.figures import png_bytes
+from explorer.images import to_network_input
 from explorer.kernels import conv_weights, kernel_image, kernel_slices
 from explorer.models import LoadedModel
 from explorer.receptive_field import ReceptiveField, receptive_fields
 from explorer.units import classifier_outputs, unit_picture, unit_stats
 from explorer.validation import model_on_dataset, score_folder, validation_samples, validation_summary
+from explorer.why_views import attribution_map, attribution_png
 
 __all__ = [
     "build_unit_examples_now",
     "cached_activations",
+    "cached_attribution",
+    "cached_attribution_png",
+    "cached_network_input",
+    "cached_occlusion",
     "cached_channel_map",
     "cached_feature_vis",
     "cached_fields",
@@ -358,3 +364,51 @@ def cached_patches_png(index_key: str, layer: str, channel: int, target: int, _i
     patches = top_patches(_index, layer, channel, images=_decoded(index_key, _index))
     return png_bytes(patch_grid(patches, target=target))
 
+
+
+# --------------------------------------------------------------------------------------------------
+# Why this class? Attribution maps of one image
+# --------------------------------------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_network_input(model_key: str, image_hash: str, _loaded: LoadedModel, _image: Image.Image) -> Any:
+    """The float (1, 3, 227, 227) input tensor of ``explorer.images.to_network_input``."""
+    return to_network_input(_image, _loaded.data_stats)[1]
+
+
+@st.cache_data(max_entries=64, show_spinner="Computing the map ...")
+def cached_attribution(
+    model_key: str, image_hash: str, method: str, target: int, _loaded: LoadedModel, _image: Image.Image
+) -> Any:
+    """Grad-CAM or saliency of class ``target`` (a float32 (227, 227) array); one backward pass."""
+    x = cached_network_input(model_key, image_hash, _loaded, _image)
+    return attribution_map(_loaded.model, x, method, target)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def cached_occlusion(
+    model_key: str, image_hash: str, target: int, stride: int, _loaded: LoadedModel, _image: Image.Image
+) -> dict[str, Any]:
+    """Occlusion of class ``target``: {"heat": (227, 227) array, "seconds": its time}, with a progress bar."""
+    x = cached_network_input(model_key, image_hash, _loaded, _image)
+    bar = st.progress(0.0, text="Occlusion: starting ...")
+
+    def report(done: int, total: int) -> None:
+        bar.progress(done / max(1, total), text=f"Occlusion: {done} of {total} occluded copies through the model")
+
+    started = time.perf_counter()
+    try:
+        heat = attribution_map(_loaded.model, x, "occlusion", target, stride=stride, progress=report)
+    finally:
+        bar.empty()
+    return {"heat": heat, "seconds": time.perf_counter() - started}
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def cached_attribution_png(
+    model_key: str, image_hash: str, method: str, target: int, stride: int, opacity: float, title: str,
+    _view: Any, _heat: Any,
+) -> bytes:
+    """PNG of ``_heat`` (identified by the other arguments) over the crop ``_view``, with its colour bar."""
+    return attribution_png(_view, _heat, method, opacity=opacity, title=title)
