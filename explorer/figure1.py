@@ -285,7 +285,7 @@ def matplotlib_figure(results: dict, measure: str | None = None, condition: str 
     ax.set_xlim(left=0)
     if seen:
         ax.legend(frameon=False)
-    ax.set_title(_title(results, m, condition, "\n"), fontsize=8)
+    ax.set_title(_title(results, m, condition, "\n"), fontsize=9)
     ax.figure.tight_layout()
     return ax.figure
 
@@ -300,7 +300,8 @@ def plotly_figure(results: dict | list[dict], measure: str | None = None, condit
 
     many = results if isinstance(results, list) else [results]
     fig = go.Figure()
-    palette = ["#1f4e9c", "#c0392b", "#2e8b57", "#8e44ad", "#d35400", "#16a085"]
+    # ReLU and tanh keep their colours in an overlay; the marker tells the runs apart.
+    symbols = ["circle", "square", "diamond", "triangle-up", "x", "star"]
     target = 0.25
     for k, res in enumerate(many):
         m, curves = figure1_curves(res, measure, condition)
@@ -308,22 +309,23 @@ def plotly_figure(results: dict | list[dict], measure: str | None = None, condit
         tag = f"run {k + 1}: " if len(many) > 1 else ""
         for c in curves:
             dash, _, color, label = _STYLE[c.activation]
-            if len(many) > 1:
-                color = palette[k % len(palette)]
             fig.add_trace(go.Scatter(
-                x=c.epochs, y=c.errors, mode="lines+markers", marker={"size": 4},
+                x=c.epochs, y=c.errors, mode="lines+markers",
+                marker={"size": 7 if len(many) > 1 else 5, "symbol": symbols[k % len(symbols)]},
                 line={"dash": dash, "color": color, "width": 2},
                 name=f"{tag}{label} seed {c.seed} (lr {c.lr:g}, "
                 + (f"25% at epoch {c.reached})" if c.reached else
                    f"not at 25% in {len(c.errors)} epochs, {c.stopped})"),
                 legendgroup=f"{k}-{c.activation}",
             ))
-    fig.add_hline(y=target, line={"dash": "dot", "color": "gray"}, annotation_text=f"{target:.0%}")
+    fig.add_hline(y=target, line={"dash": "dot", "color": "gray"}, annotation_text=f"{target:.0%}",
+                  annotation_font_size=14)
     title = _title(many[0], measure, condition, ": ") if len(many) == 1 else "Figure 1: ReLU (solid) vs tanh (dashed)"
     ytitle = "Training error rate" + ("" if len(many) > 1 else
                                       f" ({measure_label(many[0], _measure(many[0], measure), short=True)})")
     fig.update_layout(title=title, xaxis_title="Epochs", yaxis_title=ytitle,
-                      yaxis={"range": [0, 0.92]}, template="plotly_white", legend={"font": {"size": 10}})
+                      yaxis={"range": [0, 0.92]}, template="plotly_white", font={"size": 14},
+                      title_font_size=16, legend={"font": {"size": 13}})
     return fig
 
 
@@ -368,7 +370,7 @@ def conditions_figure(results: dict, measure: str | None = None) -> Any:
     ax.set_ylim(0, 0.8)
     ax.set_xlim(left=0)
     if labelled:
-        ax.legend(frameon=False, fontsize=7)
+        ax.legend(frameon=False, fontsize=8)
     ax.set_title("Conditions: what moves the tanh/ReLU ratio", fontsize=9)
     fig.tight_layout()
     return fig

@@ -186,7 +186,9 @@ def why_ratio_figure(rows: list[dict]) -> Any:
     x, y, kinds = _bars(rows)
     fig = bar_chart(x, {"tanh / ReLU": y}, colour=kinds, title="tanh / ReLU epochs to 25% per condition",
                     ylabel="ratio (x)")
-    fig.add_hline(y=PAPER_RATIO, line={"dash": "dot", "color": "gray"}, annotation_text="paper: 6x")
+    fig.add_hline(y=PAPER_RATIO, line={"dash": "dot", "color": "gray"}, annotation_text="paper: 6x",
+                  annotation_font_size=14)
+    fig.update_layout(font={"size": 14}, legend={"font": {"size": 13}})
     return fig
 
 
@@ -224,7 +226,8 @@ def why_mechanism_figure(curves: list[MechanismCurve]) -> Any:
         fig.update_yaxes(range=[0, 1], tickformat=".0%", row=1, col=col)
     fig.update_yaxes(type="log", row=1, col=len(titles))
     fig.update_xaxes(title_text="epoch (0: init)")
-    fig.update_layout(template="plotly_white", height=360, legend={"font": {"size": 10}},
+    fig.update_annotations(font_size=14)  # the subplot titles
+    fig.update_layout(template="plotly_white", height=380, font={"size": 14}, legend={"font": {"size": 13}},
                       margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return fig
 
@@ -258,7 +261,7 @@ def why_figure(results: dict) -> Any:
     for ax in (ax2, ax3):
         ax.set_xlabel("epoch (0: init)")
         if ax.lines:
-            ax.legend(frameon=False, fontsize=7)
+            ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return fig
 

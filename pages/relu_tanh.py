@@ -1,4 +1,4 @@
-"""ReLU vs tanh (paper, section 3.1 and Figure 1): the committed result, live quick runs, overlays."""
+"""ReLU vs tanh (paper, section 3.1 and Figure 1): the best-supported result first, then details, live quick runs."""
 
 from __future__ import annotations
 
@@ -18,11 +18,17 @@ from explorer.figure1 import (
     plotly_figure,
 )
 from pages.state import current_model
-from pages.widgets import download_buttons, show_notice
+from pages.widgets import download_buttons
 
 SESSION_RUNS = "relu_tanh_session_runs"  # list of {"label": str, "results": dict}, this session only
 COMMITTED_LABEL = "committed result"
 OVERLAY_KEY = "relu_tanh_overlay"
+PAPER_RATIO = 6.0
+# The experiment's training rate on this project's 2-core CPU: the median per-epoch rate (625 img/s, 54 epochs)
+# in results/relu_tanh/logs/main.log. The estimate counts every image pass (sweep, runs, evaluation passes) at
+# this rate, so evaluation (forward only) makes it an upper bound on a machine as fast as that one.
+MEASURED_IMAGES_PER_S = 625.0
+STARTUP_S = 5.0  # loading CIFAR-10 (cached) and building the networks
 
 try:
     from alexnet import relu_tanh
@@ -42,14 +48,77 @@ def _committed(folder: str = "RESULTS_DIR") -> tuple[dict | None, str | None]:
         return None, str(exc)
 
 
+def _cifar10_missing() -> str | None:
+    """Why the quick run cannot start (no CIFAR-10 where the experiment looks), or None when the data is there."""
+    from alexnet.data.cifar10 import SHEET_FILES, TORCHVISION_FOLDER, default_cifar10_root
+
+    root = default_cifar10_root()
+    if (root / SHEET_FILES[0]).is_file() or (root / "labels.npz").is_file() or (root / TORCHVISION_FOLDER).is_dir():
+        return None
+    return (f"CIFAR-10 is not on this machine (looked in `{root}`), so the quick run is off. Put the data set "
+            "there (the WebP sheets, or torchvision's `cifar-10-batches-py/`) or point `ALEXNET_DATA_ROOT` at the "
+            "folder holding `cifar10/`, then reload this page.")
+
+
+def _estimate_s(config) -> float:
+    """Seconds the quick run takes at most: every image pass it plans, at the measured training rate."""
+    sweep = 2 * len(config.lr_grid) * config.sweep_epochs * (config.sweep_train_images or config.train_images)
+    per_epoch = config.train_images + (config.eval_train_images or 0)
+    runs = 2 * len(config.seeds) * (config.max_epochs * per_epoch + (config.test_images or 0))
+    return STARTUP_S + (sweep + runs) / MEASURED_IMAGES_PER_S
+
+
+def _quick_config(train_images: int, max_epochs: int, seeds: int):
+    return relu_tanh.ReluTanhConfig.quick(
+        train_images=train_images, max_epochs=max_epochs, seeds=tuple(range(seeds)),
+        sweep_train_images=min(1000, train_images), eval_train_images=min(1000, train_images),
+    )
+
+
 def _ratio_text(summary: dict) -> str:
     return "not yet" if summary["ratio_mean"] is None else f"{summary['ratio_mean']:.2f}x"
 
 
 def _spread_text(summary: dict) -> str:
     if summary["ratio_mean"] is None:
-        return "-"
+        return "—"
     return f"{summary['ratio_min']:.2f}x to {summary['ratio_max']:.2f}x ({summary['seeds']} seeds)"
+
+
+def _headline(results: dict) -> None:
+    """The best-supported ratio, its Figure 1 in the paper's form, and one line on what it means and how."""
+    best = figure1_best_supported_row(figure1_condition_rows(results))
+    if best is None:  # no condition where both reached 25%: the baseline's summary (or its lower bound)
+        summary = figure1_summary(results)
+        st.metric("tanh / ReLU epochs to 25% training error", _ratio_text(summary),
+                  help=f"Paper: about {PAPER_RATIO:g}x. 'not yet' until both activations reach 25% with one seed.")
+        st.plotly_chart(plotly_figure(results), key="relu_tanh_headline_fig")
+        st.caption("What to notice: where the solid ReLU curves cross the 25% line, and how much later the dashed "
+                   "tanh curves do (if at all yet).")
+        return
+    measure = best["measure"]
+    seeds = best["seeds_both_reached"]
+    left, right = st.columns([1, 3])
+    left.metric("tanh / ReLU epochs to 25% training error", f"{best['ratio_mean']:.1f}x",
+                f"paper: about {PAPER_RATIO:g}x", delta_color="off",
+                help=f"{best['ratio_min']:.2f}x to {best['ratio_max']:.2f}x over {seeds} seed(s); the condition "
+                     "where both activations reached 25% in the most seeds. Every condition is under 'What moves "
+                     "the ratio'.")
+    left.metric("seeds", f"{seeds}", f"{best['ratio_min']:.1f}x to {best['ratio_max']:.1f}x", delta_color="off")
+    left.markdown(
+        f"**What it means:** ReLU reaches 25% training error about {best['ratio_mean']:.0f} times sooner than tanh, "
+        "as the paper found; that is why AlexNet uses ReLUs.")
+    left.caption(
+        f"How it was measured: the four-layer CIFAR-10 network, ReLU at lr {best['relu_lr']:g} and tanh at lr "
+        f"{best['tanh_lr']:g} ({best['condition']}), epochs until the training error "
+        f"({measure_label(results, measure)}) is at 25%, mean over {seeds} seeds.")
+    with right:
+        st.plotly_chart(plotly_figure(results, measure=measure, condition=best["condition"]),
+                        key="relu_tanh_headline_fig")
+        st.caption("What to notice: the solid ReLU curves cross the dotted 25% line within a few epochs; the "
+                   "dashed tanh curves need several times as many.")
+        download_buttons(fig=lambda: matplotlib_figure(results, measure, best["condition"]),
+                         name=f"relu_tanh_figure1_{best['condition']}_{measure}")
 
 
 def _show_result(results: dict, key: str) -> None:
@@ -57,24 +126,25 @@ def _show_result(results: dict, key: str) -> None:
     if summary["status"] != "complete":
         missing = len(results.get("missing_units") or [])
         st.warning(f"This result is {summary['status']}: {missing} planned run(s) were not made (still running, or "
-                   "stopped; results.json lists them under missing_units). The headline below uses the sweep's "
-                   "learning rates; other conditions follow under 'What moves the ratio'.")
+                   "stopped; results.json lists them under missing_units). These numbers use the sweep's "
+                   "learning rates; other conditions are under 'What moves the ratio'.")
     c1, c2, c3 = st.columns(3)
-    c1.metric("tanh / ReLU epochs to 25% training error", _ratio_text(summary),
+    c1.metric("tanh / ReLU epochs to 25% (sweep's rates)", _ratio_text(summary),
               help="Mean over seeds of (tanh's epochs to 25%) / (ReLU's), at the sweep's learning rates and by "
               "the error measure the experiment decides with. The paper: about 6x. 'not yet' until both "
               "activations reach 25% with the same seed.")
     c2.metric("spread over seeds (min to max)", _spread_text(summary))
     c3.metric("chosen learning rates",
-              ", ".join(f"{a} {lr:g}" for a, lr in (results.get("chosen_lr") or {}).items()) or "-")
+              ", ".join(f"{a} {lr:g}" for a, lr in (results.get("chosen_lr") or {}).items()) or "—")
     wall = summary["wall_time_s"]
-    st.caption(
-        f"Command: `{summary['command']}` · wall time {wall:.0f} s · {summary['device']} · "
-        f"{summary['train_images']} training images · error measure: {summary['error_measure']} "
-        f"({measure_label(results, summary['error_measure'])}); the post-epoch error is a "
-        f"{measure_label(results, 'post_epoch')}"
-        if wall is not None else f"Command: `{summary['command']}`"
-    )
+    with st.expander("How this result was made (command, machine, error measures)"):
+        st.caption(
+            f"Command: `{summary['command']}` · wall time {wall:.0f} s · {summary['device']} · "
+            f"{summary['train_images']} training images · error measure: {summary['error_measure']} "
+            f"({measure_label(results, summary['error_measure'])}); the post-epoch error is a "
+            f"{measure_label(results, 'post_epoch')}"
+            if wall is not None else f"Command: `{summary['command']}`"
+        )
     runs = figure1_run_rows(results)
     if runs:
         st.markdown("**Runs** (epochs to 25% counted in whole epochs, as on the paper's per-epoch plot)")
@@ -93,24 +163,12 @@ def _show_result(results: dict, key: str) -> None:
 def _show_conditions(results: dict) -> None:
     """What moves the ratio: every studied condition under both error measures, and its curves."""
     if not results.get("conditions"):
+        st.info("This result studies no other conditions.")
         return
     rows = figure1_condition_rows(results)
-    st.subheader("What moves the ratio")
-    st.markdown(
-        "The same machinery rerun with one thing changed. `ratio_at_least` is a lower bound where tanh stopped "
-        "above 25% (at the epoch cap, or interrupted): tanh needs more than its epochs so far."
-    )
+    st.caption("The same experiment rerun with one thing changed. `ratio_at_least` is a lower bound where tanh "
+               "stopped above 25% (at the epoch cap, or interrupted): tanh needs more than its epochs so far.")
     best = figure1_best_supported_row(rows)
-    if best is not None:
-        st.metric(
-            f"tanh / ReLU where both reached 25% in the most seeds ({best['condition']}, "
-            f"{measure_label(results, best['measure'], short=True)})",
-            f"{best['ratio_mean']:.2f}x",
-            help=f"{best['ratio_min']:.2f}x to {best['ratio_max']:.2f}x over {best['seeds_both_reached']} seed(s); "
-            f"ReLU lr {best['relu_lr']:g}, tanh lr {best['tanh_lr']:g}. Every condition is in the table below.",
-        )
-    st.dataframe(rows, hide_index=True)
-    download_buttons(csv_rows=rows, name="relu_tanh_conditions")
     names = list(dict.fromkeys(row["condition"] for row in rows))
     left, right = st.columns(2)
     name = left.selectbox("Condition", names, key="relu_tanh_condition",
@@ -120,14 +178,19 @@ def _show_conditions(results: dict) -> None:
                           format_func=lambda m: measure_label(results, m, short=True),
                           index=measures.index(best["measure"]) if best else 0)
     st.plotly_chart(plotly_figure(results, measure=measure, condition=name), key="relu_tanh_condition_fig")
+    st.caption("What to notice: how far right the dashed tanh curves cross 25% under each condition; a tanh "
+               "curve that never crosses gives only a lower bound.")
     download_buttons(fig=lambda: matplotlib_figure(results, measure, name),
                      name=f"relu_tanh_{name}_{measure}")
+    with st.expander("Every condition as a table"):
+        st.dataframe(rows, hide_index=True)
+        download_buttons(csv_rows=rows, name="relu_tanh_conditions")
 
 
 def _show_why() -> None:
     """Why tanh is slow: the ratio per condition side by side, tanh saturation per layer, one sentence from the data."""
     st.subheader("Why tanh is slow here")
-    st.markdown(
+    st.caption(
         "Each activation at its fastest learning rate of a small grid, every rate trained in full (to 25% or 60 "
         "epochs), under the current recipe and with the input scale or the initialisation changed. A tanh unit "
         "counts as saturated at |tanh| > 0.9, where less than a fifth of the gradient gets through."
@@ -153,9 +216,12 @@ def _show_why() -> None:
     rows = why_panel.why_ratio_rows(why)
     left, right = st.columns([2, 3])
     left.plotly_chart(why_panel.why_ratio_figure(rows), key="relu_tanh_why_ratio")
+    left.caption("What to notice: which conditions bring the ratio down towards 1 (grey bars are lower bounds).")
     curves = why_panel.why_mechanism_curves(why)
     if curves:
         right.plotly_chart(why_panel.why_mechanism_figure(curves), key="relu_tanh_why_mechanism")
+        right.caption("What to notice: the conditions whose tanh units saturate early are the ones where tanh "
+                      "is slow.")
     else:
         right.info("No saturation record in these runs yet.")
     columns = ("label", "relu_lr", "tanh_lr", "relu_epochs_to_25", "tanh_epochs_to_25", "ratio", "lower_bound", "note")
@@ -164,93 +230,113 @@ def _show_why() -> None:
                      name="relu_tanh_why")
 
 
-loaded = current_model()
+def _quick_run(session_runs: list[dict]) -> None:
+    """The quick experiment: its estimated time before it starts, off with a reason when CIFAR-10 is missing."""
+    if relu_tanh is None:
+        st.info("The experiment code is not available in this installation.")
+        return
+    st.caption("A small version of the experiment on a subset of CIFAR-10: a short learning-rate sweep per "
+               "activation, then one run per activation and seed, kept for this browser session and drawn below.")
+    st.warning("Tiny runs are noisy: a few thousand images and a few epochs can put tanh level with ReLU, or ahead, "
+               "and so contradict the paper; the committed result above is the one to trust.",
+               icon=":material/casino:")
+    missing = _cifar10_missing()
+    if missing:
+        st.info(missing, icon=":material/folder_off:")
+    f1, f2, f3 = st.columns(3)
+    train_images = f1.select_slider("training images", (500, 1000, 2000, 5000, 10000), value=2000,
+                                    key="relu_tanh_images")
+    max_epochs = f2.slider("epochs at most", 1, 10, 4, key="relu_tanh_epochs")
+    seeds = f3.slider("seeds", 1, 3, 1, key="relu_tanh_seeds")
+    estimate = _estimate_s(_quick_config(train_images, max_epochs, seeds))
+    go, note = st.columns([1, 5], vertical_alignment="center")
+    submitted = go.button("Run", icon=":material/play_arrow:", key="relu_tanh_run", disabled=missing is not None,
+                          type="primary")
+    note.caption(f"Estimated time: at most about {estimate:.0f} s (every image pass these settings plan, at "
+                 f"{MEASURED_IMAGES_PER_S:.0f} images/s: the committed run's median training rate on 2 CPU cores; "
+                 "a busy machine is slower).")
+    if not submitted or missing:
+        return
+    config = _quick_config(train_images, max_epochs, seeds)
+    bar = st.progress(0.0, text=f"Loading CIFAR-10 ... (about {estimate:.0f} s in all)")
+    try:
+        results = relu_tanh.run_experiment(
+            config, progress=lambda fraction, message: bar.progress(min(1.0, fraction), text=message or "..."),
+            command=f"dashboard quick run: {train_images} images, {max_epochs} epochs, {seeds} seed(s)",
+        )
+    except DataError as exc:
+        bar.empty()
+        st.error(f"The experiment could not start: {exc}")
+        return
+    bar.progress(1.0, text="done")
+    label = f"session run {len(session_runs) + 1} ({train_images} images, {max_epochs} epochs, {seeds} seed(s))"
+    session_runs.append({"label": label, "results": results})
+    # draw the new run straight away, next to whatever was already chosen
+    st.session_state[OVERLAY_KEY] = [*st.session_state.get(OVERLAY_KEY, [COMMITTED_LABEL]), label]
+    st.success(f"Finished {label} in {results.get('wall_time_s', 0):.0f} s (estimated {estimate:.0f} s).")
+
+
+def _overlay(committed: dict | None, session_runs: list[dict]) -> None:
+    """The committed result and this session's runs drawn together (ReLU and tanh keep their colours)."""
+    available = ([{"label": COMMITTED_LABEL, "results": committed}] if committed is not None else []) + session_runs
+    if not available:
+        st.info("Nothing to draw yet: no committed result and no run in this session.")
+        return
+    labels = [entry["label"] for entry in available]
+    if OVERLAY_KEY not in st.session_state:
+        st.session_state[OVERLAY_KEY] = labels
+    # keep only choices that still exist (e.g. no committed result any more)
+    st.session_state[OVERLAY_KEY] = [label for label in st.session_state[OVERLAY_KEY] if label in labels]
+    chosen = st.multiselect("Results to draw", labels, key=OVERLAY_KEY)
+    selected = [entry for entry in available if entry["label"] in chosen]
+    if not selected:
+        st.info("Choose at least one result to draw.")
+        return
+    fig = plotly_figure([entry["results"] for entry in selected] if len(selected) > 1
+                        else selected[0]["results"])
+    st.plotly_chart(fig, key="relu_tanh_figure")
+    if len(selected) > 1:
+        st.caption("Overlay: ReLU is always blue and solid, tanh red and dashed; the marker tells the runs apart: "
+                   + "; ".join(f"run {i + 1} = {entry['label']}" for i, entry in enumerate(selected))
+                   + ". The PNG download is the first of them in the paper's style.")
+    first = selected[0]["results"]
+    download_buttons(fig=lambda: matplotlib_figure(first),
+                     csv_rows=curves_table([entry["results"] for entry in selected]), name="relu_tanh_figure1")
+    for entry in session_runs:
+        if entry["label"] in chosen:
+            with st.expander(entry["label"]):
+                _show_result(entry["results"], entry["label"].split(" (")[0].replace(" ", "_"))
+
+
+current_model()  # the sidebar's picker; this page trains its own small networks, not the chosen model
 st.title("ReLU vs tanh (Figure 1)")
-show_notice(loaded)
-st.markdown(
-    "The paper (section 3.1, Figure 1): *a four-layer convolutional network with ReLUs reaches a 25% "
-    "training error rate on CIFAR-10 six times faster than an equivalent network with tanh neurons*, "
-    "each with its own learning rate chosen to train as fast as possible, and no regularisation. The paper "
-    "does not give the network; this project uses the closest published configuration of the authors' own "
-    "code (cuda-convnet's layers-19pct). This page does not use the model chosen in the sidebar."
+st.caption(
+    "The paper (section 3.1): *a four-layer convolutional network with ReLUs reaches a 25% training error rate on "
+    "CIFAR-10 six times faster than an equivalent network with tanh neurons*. The network here is the closest "
+    "published configuration of the authors' own code (cuda-convnet's layers-19pct); the sidebar's model is not used."
 )
 
 committed, problem = _committed()
-st.subheader("Committed result")
 if committed is None:
     st.info(f"No committed result yet: {problem}. Run the quick experiment below to see one here.",
             icon=":material/info:")
 else:
-    _show_result(committed, "committed")
-    _show_conditions(committed)
-_show_why()
+    _headline(committed)
 
 session_runs: list[dict] = st.session_state.setdefault(SESSION_RUNS, [])
-
-st.subheader("Run the quick experiment")
-if relu_tanh is None:
-    st.info("The experiment code is not available in this installation.")
-else:
-    st.markdown(
-        "A small version of the experiment on a subset of CIFAR-10: a short learning-rate sweep per "
-        "activation, then one run per activation and seed. Runs you make here are kept for this browser "
-        "session and drawn together with the committed result below."
-    )
-    with st.form("relu_tanh_quick"):
-        f1, f2, f3 = st.columns(3)
-        train_images = f1.select_slider("training images", (500, 1000, 2000, 5000, 10000), value=2000,
-                                        key="relu_tanh_images")
-        max_epochs = f2.slider("epochs at most", 1, 10, 4, key="relu_tanh_epochs")
-        seeds = f3.slider("seeds", 1, 3, 1, key="relu_tanh_seeds")
-        submitted = st.form_submit_button("Run", icon=":material/play_arrow:")
-    if submitted:
-        config = relu_tanh.ReluTanhConfig.quick(
-            train_images=train_images, max_epochs=max_epochs, seeds=tuple(range(seeds)),
-            sweep_train_images=min(1000, train_images), eval_train_images=min(1000, train_images),
-        )
-        bar = st.progress(0.0, text="Loading CIFAR-10 ...")
-        try:
-            results = relu_tanh.run_experiment(
-                config, progress=lambda fraction, message: bar.progress(min(1.0, fraction), text=message or "..."),
-                command=f"dashboard quick run: {train_images} images, {max_epochs} epochs, {seeds} seed(s)",
-            )
-        except DataError as exc:
-            bar.empty()
-            st.error(f"The experiment could not start: {exc}")
-        else:
-            bar.progress(1.0, text="done")
-            label = f"session run {len(session_runs) + 1} ({train_images} images, {max_epochs} epochs, {seeds} seed(s))"
-            session_runs.append({"label": label, "results": results})
-            # draw the new run straight away, next to whatever was already chosen
-            st.session_state[OVERLAY_KEY] = [*st.session_state.get(OVERLAY_KEY, [COMMITTED_LABEL]), label]
-            st.success(f"Finished {label} in {results.get('wall_time_s', 0):.0f} s.")
-
-st.subheader("Training error per epoch")
-available = ([{"label": COMMITTED_LABEL, "results": committed}] if committed is not None else []) + session_runs
-if not available:
-    st.info("Nothing to draw yet: no committed result and no run in this session.")
-    st.stop()
-labels = [entry["label"] for entry in available]
-if OVERLAY_KEY not in st.session_state:
-    st.session_state[OVERLAY_KEY] = labels
-# keep only choices that still exist (e.g. no committed result any more)
-st.session_state[OVERLAY_KEY] = [label for label in st.session_state[OVERLAY_KEY] if label in labels]
-chosen = st.multiselect("Results to draw", labels, key=OVERLAY_KEY)
-selected = [entry for entry in available if entry["label"] in chosen]
-if not selected:
-    st.info("Choose at least one result to draw.")
-    st.stop()
-fig = plotly_figure([entry["results"] for entry in selected] if len(selected) > 1
-                    else selected[0]["results"])
-st.plotly_chart(fig, key="relu_tanh_figure")
-if len(selected) > 1:
-    st.caption("Overlay: " + "; ".join(f"run {i + 1} = {entry['label']}" for i, entry in enumerate(selected))
-               + ". The PNG download is the first of them in the paper's style.")
-first = selected[0]["results"]
-download_buttons(fig=lambda: matplotlib_figure(first),
-                 csv_rows=curves_table([entry["results"] for entry in selected]), name="relu_tanh_figure1")
-
-for entry in session_runs:
-    if entry["label"] in chosen:
-        with st.expander(entry["label"]):
-            _show_result(entry["results"], entry["label"].split(" (")[0].replace(" ", "_"))
+tabs = st.tabs(["What moves the ratio", "Sweep and runs", "Why tanh is slow", "Run it yourself"])
+with tabs[0]:
+    if committed is None:
+        st.info("No committed result to compare conditions in.")
+    else:
+        _show_conditions(committed)
+with tabs[1]:
+    if committed is None:
+        st.info("No committed result yet.")
+    else:
+        _show_result(committed, "committed")
+with tabs[2]:
+    _show_why()
+with tabs[3]:
+    _quick_run(session_runs)
+    _overlay(committed, session_runs)

@@ -52,7 +52,13 @@ def test_relu_tanh_page_without_a_committed_result(tmp_path, monkeypatch):
     at.run()
     assert_ran(at)
     assert any("No committed result yet" in info.value for info in at.info)
-    assert at.button(key="FormSubmitter:relu_tanh_quick-Run") is not None
+    # No CIFAR-10 on this machine: Run is off, and the page says why and where it looked.
+    assert at.button(key="relu_tanh_run").disabled
+    assert any("CIFAR-10 is not on this machine" in info.value for info in at.info)
+    estimate = next(c.value for c in at.caption if "Estimated time: at most about" in c.value)
+    at.slider(key="relu_tanh_epochs").set_value(10).run()
+    assert next(c.value for c in at.caption if "Estimated time" in c.value) != estimate  # it follows the settings
+    assert any("Tiny runs are noisy" in w.value for w in at.warning)
     # The why panel says which runs are missing and the command that makes them.
     why = next(info.value for info in at.info if "Missing for this panel" in info.value)
     assert "current recipe: relu at 0.001, 0.003, 0.01; tanh at 0.003, 0.01, 0.03" in why
@@ -106,7 +112,12 @@ def test_relu_tanh_page_shows_the_committed_result_and_overlays_a_live_run(tmp_p
     # The live run: the smallest settings, on the tiny data set (ALEXNET_DATA_ROOT).
     at.select_slider(key="relu_tanh_images").set_value(500)
     at.slider(key="relu_tanh_epochs").set_value(1)
-    at.button(key="FormSubmitter:relu_tanh_quick-Run").click().run()
+    estimate = next(c.value for c in at.caption if "Estimated time" in c.value)
+    at.slider(key="relu_tanh_seeds").set_value(2).run()
+    assert next(c.value for c in at.caption if "Estimated time" in c.value) != estimate  # it follows the settings
+    at.slider(key="relu_tanh_seeds").set_value(1).run()
+    assert not at.button(key="relu_tanh_run").disabled
+    at.button(key="relu_tanh_run").click().run()
     assert_ran(at)
     assert not at.error, [e.value for e in at.error]
     assert any("Finished session run 1" in s.value for s in at.success)
@@ -127,7 +138,8 @@ def test_relu_tanh_page_shows_what_moves_the_ratio(tmp_path, monkeypatch, tiny_c
     at = page("relu_tanh.py")
     at.run()
     assert_ran(at)
-    conditions = at.dataframe[2].value  # runs, sweep, then the conditions table
+    assert at.tabs[0].label == "What moves the ratio"
+    conditions = at.dataframe[0].value  # the conditions tab comes first, then runs and sweep
     assert list(conditions["condition"]) == ["baseline", "baseline", "tanh-lr-0.01", "tanh-lr-0.01"]
     assert set(conditions["measure"]) == {"running", "post_epoch"}
     assert list(conditions["tanh_lr"])[2:] == [0.01, 0.01]
@@ -135,3 +147,19 @@ def test_relu_tanh_page_shows_what_moves_the_ratio(tmp_path, monkeypatch, tiny_c
     at.radio(key="relu_tanh_measure").set_value("post_epoch").run()
     assert_ran(at)
     assert not at.exception
+
+
+def test_relu_tanh_page_leads_with_the_best_supported_result():
+    # The checkout's committed results.json: tanh-lr-0.01 is where both reached 25% in all three seeds.
+    at = page("relu_tanh.py")
+    at.run()
+    assert_ran(at)
+    assert metrics(at)["tanh / ReLU epochs to 25% training error"] == "7.1x"
+    headline = next(m for m in at.metric if m.label == "tanh / ReLU epochs to 25% training error")
+    assert headline.proto.delta == "paper: about 6x"
+    assert any("What to notice" in c.value for c in at.caption)
+    assert [t.label for t in at.tabs] == ["What moves the ratio", "Sweep and runs", "Why tanh is slow",
+                                          "Run it yourself"]
+    # This page trains its own networks: no notice about the sidebar's (untrained) model.
+    assert not any("Untrained" in info.value for info in at.info)
+
