@@ -205,7 +205,7 @@ class Difference:
 
 
 # The write-up's column records only what PAPER.md lists as its differences from the paper.
-NOT_RECORDED = "-"
+NOT_RECORDED = "—"  # an em dash: a bare "-" would read as a Markdown bullet in st.table
 
 DIFFERENCES: tuple[Difference, ...] = (
     Difference("input size", NOT_RECORDED, "input",

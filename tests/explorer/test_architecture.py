@@ -123,3 +123,9 @@ def test_bars_and_overview_come_from_the_table():
     assert row["LRN layers"] == 0 and row["input"] == "3x224x224" and row["params"] == 61_100_840
     paper = layer_table(variant_summary(PAPER_VARIANT))
     assert overview_row(PAPER_VARIANT, paper, totals(variant_summary(PAPER_VARIANT)))["LRN layers"] == 2
+
+
+def test_no_difference_recorded_is_an_em_dash_not_a_markdown_bullet():
+    rows = comparison_rows(*(analyse_variant(v)[1] for v in (PAPER_VARIANT, TORCHVISION_VARIANT)))
+    assert "—" in {row["popular write-up's code"] for row in rows}
+    assert all(value != "-" for row in rows for value in row.values())
