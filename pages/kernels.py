@@ -66,24 +66,22 @@ def _conv1(loaded: LoadedModel, contrast: str) -> None:
     out_channels = _layer_shape(loaded.key, "conv1", loaded)[0]
     st.subheader(f"conv1: {out_channels} kernels of 11x11x3" if towers == 1 else "conv1: 48 + 48 kernels, two towers")
     grid = _conv1_grid_png(loaded.key, contrast, towers, loaded)
-    if towers == 2:
-        st.caption(
-            "Left block: tower 1 (the paper's GPU 1), right block: tower 2 (GPU 2). In the trained network "
-            "of Figure 3, tower 1's kernels are largely colour-agnostic and tower 2's largely colour-specific."
-        )
-    show_png(grid, caption=f"conv1 kernels, {contrast} contrast (grey = 0)")
-    download_buttons(fig=grid, name=f"conv1_kernels_{contrast}", key="conv1_grid")
-
     scores = _conv1_scores(loaded.key, towers, loaded)
-    st.subheader("Colour and orientation, kernel by kernel")
-    st.markdown(
-        "**Colour specificity** = share of a kernel's energy outside its greyscale part (the mean of R, G and B "
-        "repeated in all three channels): 0 for a grey kernel, 2/3 for one that lives in a single channel, "
-        "about 2/3 for random weights. **Orientation selectivity** = largest share of the kernel's spectral "
-        "energy inside one 30-degree orientation band: near 1 for an edge or grating, about 1/6 for noise. "
-        "A kernel counts as **oriented** when its selectivity beats 99% of random Gaussian kernels of the same "
-        "shape, so about 1% of freshly initialised kernels pass by chance."
-    )
+    grid_tab, scores_tab, one_tab = st.tabs(["All kernels", "Colour and orientation", "One kernel, enlarged"])
+    with grid_tab:
+        show_png(grid, caption=f"conv1 kernels, {contrast} contrast (grey = 0)"
+                 + ("; left block: tower 1 (the paper's GPU 1), right block: tower 2" if towers == 2 else ""))
+        st.caption("What to notice: a trained conv1 holds oriented edges, gratings and colour blobs (the paper's "
+                   "Figure 3)" + ("; in the paper, tower 1's kernels are largely colour-agnostic and tower 2's "
+                                  "colour-specific" if towers == 2 else "") + "; an untrained one is noise.")
+        download_buttons(fig=grid, name=f"conv1_kernels_{contrast}", key="conv1_grid")
+    with scores_tab:
+        _conv1_scores_view(scores, towers)
+    with one_tab:
+        _conv1_kernel(loaded, scores, contrast, out_channels)
+
+
+def _conv1_scores_view(scores: dict, towers: int) -> None:
     by_tower = tower_summary(scores)
     if towers == 2:
         cols = st.columns(4)
@@ -110,14 +108,26 @@ def _conv1(loaded: LoadedModel, contrast: str) -> None:
         colour_label="tower",
     )
     st.plotly_chart(bar_chart(scores["kernel"], {label: scores[metric]}, **chart_args), key="kernels_scores_chart")
+    st.caption("What to notice: in a trained two-tower network one tower's bars stand higher on colour specificity; "
+               "random weights score about 2/3 on colour and about 1/6 on orientation.")
     download_buttons(
         fig=lambda: BarChart(scores["kernel"], {label: scores[metric]}, **chart_args).png(),
         csv_rows=scores,
         name=f"conv1_{metric}",
         key="conv1_scores",
     )
+    with st.expander("What the scores mean"):
+        st.markdown(
+            "**Colour specificity** = share of a kernel's energy outside its greyscale part (the mean of R, G and B "
+            "repeated in all three channels): 0 for a grey kernel, 2/3 for one that lives in a single channel, "
+            "about 2/3 for random weights. **Orientation selectivity** = largest share of the kernel's spectral "
+            "energy inside one 30-degree orientation band: near 1 for an edge or grating, about 1/6 for noise. "
+            "A kernel counts as **oriented** when its selectivity beats 99% of random Gaussian kernels of the same "
+            "shape, so about 1% of freshly initialised kernels pass by chance."
+        )
 
-    st.subheader("One kernel, enlarged")
+
+def _conv1_kernel(loaded: LoadedModel, scores: dict, contrast: str, out_channels: int) -> None:
     index = st.columns([1, 3])[0].number_input(
         f"Kernel (0-{out_channels - 1})", min_value=0, max_value=out_channels - 1, step=1, key="kernels_conv1_index"
     )
@@ -136,6 +146,8 @@ def _conv1(loaded: LoadedModel, contrast: str) -> None:
         st.metric("Colour specificity", f"{scores['colour_specificity'][index]:.3f}")
         st.metric("Orientation selectivity", f"{scores['orientation_selectivity'][index]:.3f}")
         st.caption(f"Tower {tower}; weight norm {scores['norm'][index]:.3f}")
+    st.caption("What to notice: an edge kernel has the same stripes in R, G and B; a colour kernel differs "
+               "between them.")
 
 
 def _deeper(loaded: LoadedModel, layer: str, contrast: str) -> None:
@@ -156,11 +168,14 @@ def _deeper(loaded: LoadedModel, layer: str, contrast: str) -> None:
         channel = st.slider("Input channel", 0, in_per_group - 1, 0, key=f"kernels_{layer}_in")
         png = _channel_slices_png(loaded.key, layer, int(channel), contrast, loaded)
         show_png(png, caption=f"{layer}: weights on input channel {channel}, one tile per kernel (blue < 0 < red)")
+        st.caption("What to notice: which kernels listen to this input map at all (strong colour) and which ignore "
+                   "it (white).")
         download_buttons(fig=png, name=f"{layer}_input_{channel}", key=f"{layer}_slices")
     else:
         index = st.slider("Kernel", 0, out_channels - 1, 0, key=f"kernels_{layer}_out")
         png = _kernel_channels_png(loaded.key, layer, int(index), loaded)
         show_png(png, caption=f"{layer} kernel {index}: one tile per input channel, one shared scale (blue < 0 < red)")
+        st.caption("What to notice: a trained kernel draws on a few input maps strongly; the rest stay near white.")
         download_buttons(fig=png, name=f"{layer}_kernel_{index}", key=f"{layer}_kernel")
 
 

@@ -13,6 +13,8 @@ def test_kernels_page_widgets_change_the_pictures():
     assert_ran(at)
     assert at.selectbox(key="kernels_layer").options == ["conv1", "conv2", "conv3", "conv4", "conv5"]
     assert "conv1: 48 + 48 kernels, two towers" in subheaders(at)
+    assert [t.label for t in at.tabs] == ["All kernels", "Colour and orientation", "One kernel, enlarged"]
+    assert any(c.value.startswith("What to notice") for c in at.caption)
     assert set(metrics(at)) >= {"Tower 1: mean colour specificity", "Tower 2: mean colour specificity"}
     grid_before = image_urls(at)[0]
     at.radio(key="kernels_contrast").set_value("shared").run()
