@@ -143,7 +143,8 @@ def top_examples_caption(index: UnitExamples, layer: str, channel: int, readable
     classes = Counter(names[int(index.labels[i])] for i in e.images[channel])
     listed = ", ".join(f"{name} x{count}" if count > 1 else name for name, count in classes.most_common())
     values = e.values[channel]
-    return (f"{layer} channel {channel}: its top {len(values)} of {len(index.paths):,} images ({listed}); "
+    what = "channel" if e.field is not None else "unit"
+    return (f"{layer} {what} {channel}: its top {len(values)} of {len(index.paths):,} images ({listed}); "
             f"peak {float(values[0]):.3g} down to {float(values[-1]):.3g}")
 
 

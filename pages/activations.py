@@ -119,6 +119,16 @@ def unit_layer_view(layer: str) -> None:
         name=f"{layer}_strongest_units",
         key="unit_stats",
     )
+    examples_layer = stage.label.split()[0]  # "fc7 + ReLU": fc7, the dataset-examples index's name
+    st.subheader(f"One {examples_layer} unit: the dataset images that drive it hardest")
+    strongest = [int(u) for u in stats["top_units"]]
+    unit = st.pills(
+        "The image's strongest units (strongest first)", strongest, default=strongest[0],
+        format_func=lambda u: f"unit {u}", key=f"activations_unit_{layer}",
+    )
+    index = unit_examples_index(loaded, "activations")
+    if index is not None and examples_layer in index.layers:
+        channel_examples(index, examples_layer, strongest[0] if unit is None else int(unit), target=360)
 
 
 if layer in units:

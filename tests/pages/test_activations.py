@@ -207,3 +207,8 @@ def test_dataset_examples_of_the_chosen_channel_with_the_data_folder():
     at.selectbox(key="activations_layer").set_value("relu5").run()  # the index stays for other layers
     assert_ran(at)
     assert any(c.startswith("conv5 channel") and "top 9 of 50" in c for c in image_captions(at))
+    at.selectbox(key="activations_layer").set_value("relu7").run()  # fc7: the image's strongest units
+    assert_ran(at)
+    unit = at.pills(key="activations_unit_relu7")
+    assert unit.value == int(unit.options[0].split()[1])
+    assert any(c.startswith(f"fc7 unit {unit.value}: its top 9 of 50 images") for c in image_captions(at))
