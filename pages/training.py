@@ -81,11 +81,12 @@ def _percent(value: float | None) -> str:
 
 current_model()  # the sidebar's picker; this page shows runs, not the chosen model
 st.title("Training")
-st.caption(
-    "A run folder is what `alexnet train` writes: `metrics.jsonl` (one line per epoch) and "
-    "`snapshots/epoch_NNN.pt` (the conv layers at chosen epochs; epoch 0 is the initialisation). "
-    "The bundled reference model ships its metrics and conv1 after every epoch."
-)
+with st.expander("What a run folder holds"):
+    st.caption(
+        "A run folder is what `alexnet train` writes: `metrics.jsonl` (one line per epoch) and "
+        "`snapshots/epoch_NNN.pt` (the conv layers at chosen epochs; epoch 0 is the initialisation). "
+        "The bundled reference model ships its metrics and conv1 after every epoch."
+    )
 
 folders = _folders(str(runs_root().resolve()))
 if not folders:
@@ -97,7 +98,8 @@ if not folders:
     st.stop()
 
 labels = [label for label, _ in folders]
-run_label = st.selectbox("Run", labels, key="training_run")
+top = st.columns([1, 2])
+run_label = top[0].selectbox("Run", labels, key="training_run")
 run_dir = Path(dict(folders)[run_label])
 try:
     records = read_metrics(run_dir)
@@ -109,13 +111,16 @@ epochs = _epochs(str(run_dir), stamp)
 
 epoch: int | None = None
 if epochs:
-    epoch = st.select_slider(
+    epoch = top[1].select_slider(
         "Epoch (conv1 as it was after this epoch; 0 = initialisation)",
         options=epochs, value=epochs[-1], key="training_epoch",
     )
 
-st.subheader("Curves")
-if records:
+
+def _curves() -> None:
+    if not records:
+        st.info("This run has no metrics yet (metrics.jsonl is written at the end of each epoch).")
+        return
     numbers = summary_numbers(records)
     c1, c2, c3 = st.columns(3)
     c1.metric("epochs completed", numbers["last_epoch"])
@@ -126,69 +131,83 @@ if records:
     figure = _curves_figure(str(run_dir), run_label, stamp, epoch)
     st.plotly_chart(figure, key="training_curves")
     st.caption("Dashed: training set; solid: validation. Dotted verticals: the learning rate was divided "
-               "after that epoch. Red vertical: the epoch chosen below.")
+               "after that epoch. Red vertical: the chosen epoch. What to notice: the error drops in steps "
+               "right after each learning-rate division.")
     download_buttons(fig=lambda: curves_matplotlib(records, title=run_label, mark_epoch=epoch),
                      csv_rows=curve_rows(records), name=f"training_curves_{run_dir.name}")
-else:
-    st.info("This run has no metrics yet (metrics.jsonl is written at the end of each epoch).")
 
-st.subheader("conv1 at the chosen epoch, beside its initial weights")
-if not epochs:
-    st.info("This run saved no snapshots (snapshots/epoch_NNN.pt), so there is nothing to show per epoch.")
-    st.stop()
 
-record = epoch_record(records, epoch)
-if record is not None:
-    st.caption(
-        f"At the end of epoch {epoch}: training loss {record.get('train_loss', float('nan')):.4f}, "
-        f"validation top-1 {_percent(record.get('val_top1_error'))}, top-5 {_percent(record.get('val_top5_error'))}, "
-        f"learning rate {record.get('lr', float('nan')):g}."
-    )
-contrast = st.radio("Kernel contrast", ("per-kernel", "shared"), horizontal=True, key="training_contrast",
-                    help="per-kernel: each kernel stretched to its own range; shared: one range for the layer.")
-try:
-    pictures = [(e, _kernels_png(str(run_dir), e, contrast, stamp)) for e in dict.fromkeys((epochs[0], epoch))]
-    towers = _kernel_summary(str(run_dir), epoch, stamp)
-except CheckpointError as exc:
-    st.error(f"Snapshot for epoch {epoch} could not be loaded: {exc}")
-    st.stop()
-for column, (shown, png) in zip(st.columns(len(pictures)), pictures, strict=True):
-    with column:
-        st.image(png, caption=f"conv1 after epoch {shown}" + (" (initial weights)" if shown == 0 else "")
-                 + (" - left block: tower 1, right block: tower 2" if len(towers) > 1 else ""), output_format="PNG")
-download_buttons(fig=pictures[-1][1], name=f"training_{run_dir.name}_conv1_epoch_{epoch:03d}")
-st.caption("What to notice: random noise at epoch 0; oriented edges and colour blobs (the paper's Figure 3) "
-           "form over the first epochs.")
-summary_columns = st.columns(2 * len(towers))
-for i, tower in enumerate(towers):
-    name = f"Tower {tower['tower']}: " if len(towers) > 1 else ""
-    summary_columns[2 * i].metric(f"{name}oriented kernels", f"{tower['oriented_share']:.0%}",
-                                  help="More oriented than 99% of random kernels of the same shape "
-                                  "(about 1% of freshly initialised kernels pass by chance); see the Kernels page.")
-    summary_columns[2 * i + 1].metric(f"{name}mean colour specificity", f"{tower['mean_colour_specificity']:.2f}",
-                                      help="0 = grey kernels, about 2/3 for random weights.")
+def _conv1_over_training() -> None:
+    if not epochs:
+        st.info("This run saved no snapshots (snapshots/epoch_NNN.pt), so there is nothing to show per epoch.")
+        return
+    record = epoch_record(records, epoch)
+    if record is not None:
+        st.caption(
+            f"At the end of epoch {epoch}: training loss {record.get('train_loss', float('nan')):.4f}, "
+            f"validation top-1 {_percent(record.get('val_top1_error'))}, top-5 "
+            f"{_percent(record.get('val_top5_error'))}, learning rate {record.get('lr', float('nan')):g}."
+        )
+    contrast = st.radio("Kernel contrast", ("per-kernel", "shared"), horizontal=True, key="training_contrast",
+                        help="per-kernel: each kernel stretched to its own range; shared: one range for the layer.")
+    try:
+        pictures = [(e, _kernels_png(str(run_dir), e, contrast, stamp)) for e in dict.fromkeys((epochs[0], epoch))]
+        towers = _kernel_summary(str(run_dir), epoch, stamp)
+    except CheckpointError as exc:
+        st.error(f"Snapshot for epoch {epoch} could not be loaded: {exc}")
+        return
+    for column, (shown, png) in zip(st.columns(len(pictures)), pictures, strict=True):
+        with column:
+            st.image(png, caption=f"conv1 after epoch {shown}" + (" (initial weights)" if shown == 0 else "")
+                     + (" - left block: tower 1, right block: tower 2" if len(towers) > 1 else ""),
+                     output_format="PNG")
+    download_buttons(fig=pictures[-1][1], name=f"training_{run_dir.name}_conv1_epoch_{epoch:03d}")
+    st.caption("What to notice: random noise at epoch 0; oriented edges and colour blobs (the paper's Figure 3) "
+               "form over the first epochs.")
+    summary_columns = st.columns(2 * len(towers))
+    for i, tower in enumerate(towers):
+        name = f"Tower {tower['tower']}: " if len(towers) > 1 else ""
+        summary_columns[2 * i].metric(f"{name}oriented kernels", f"{tower['oriented_share']:.0%}",
+                                      help="More oriented than 99% of random kernels of the same shape "
+                                      "(about 1% of freshly initialised kernels pass by chance); see the Kernels "
+                                      "page.")
+        summary_columns[2 * i + 1].metric(f"{name}mean colour specificity",
+                                          f"{tower['mean_colour_specificity']:.2f}",
+                                          help="0 = grey kernels, about 2/3 for random weights.")
 
-snapshot_path = full_snapshot(run_dir, epoch)
-if snapshot_path is None:
-    st.info("The bundled reference ships conv1 alone for each epoch (the whole conv stack for 40 epochs would "
-            "not fit in git), so activations per epoch are shown for your own runs only.")
-    st.stop()
-try:
-    snapshot = _snapshot(str(snapshot_path), f"{run_label}, epoch {epoch}", snapshot_path.stat().st_mtime_ns)
-except CheckpointError as exc:
-    st.error(f"Snapshot for epoch {epoch} could not be loaded: {exc}")
-    st.stop()
-st.subheader("Activations at the chosen epoch")
-show_notice(snapshot)
-picked = image_picker("training")
-if picked is None:
-    st.info("Pick an image to see its activations at this epoch.")
-    st.stop()
-image, digest = picked
-stages = {s.name: s.label for s in feature_stages(snapshot.model) if s.kind != "conv"}
-layer = st.selectbox("Layer", list(stages), format_func=stages.get, key="training_layer")
-view = cached_layer_view(snapshot.key, digest, layer, "per-channel", snapshot, image)
-channels, height, width = view["shape"]
-st.image(view["png"], caption=f"{stages[layer]} after epoch {epoch}: {channels} maps of {height}x{width}, "
-         "each on its own scale", output_format="PNG")
-download_buttons(fig=view["png"], name=f"training_{run_dir.name}_{layer}_epoch_{epoch:03d}")
+
+def _activations_at_epoch() -> None:
+    snapshot_path = full_snapshot(run_dir, epoch) if epochs else None
+    if snapshot_path is None:
+        st.info("The bundled reference ships conv1 alone for each epoch (the whole conv stack for 40 epochs would "
+                "not fit in git), so activations per epoch are shown for your own runs only." if epochs else
+                "This run saved no snapshots, so there are no activations per epoch to show.")
+        return
+    try:
+        snapshot = _snapshot(str(snapshot_path), f"{run_label}, epoch {epoch}", snapshot_path.stat().st_mtime_ns)
+    except CheckpointError as exc:
+        st.error(f"Snapshot for epoch {epoch} could not be loaded: {exc}")
+        return
+    show_notice(snapshot)
+    picked = image_picker("training")
+    if picked is None:
+        st.info("Pick an image to see its activations at this epoch.")
+        return
+    image, digest = picked
+    stages = {s.name: s.label for s in feature_stages(snapshot.model) if s.kind != "conv"}
+    layer = st.selectbox("Layer", list(stages), format_func=stages.get, key="training_layer")
+    view = cached_layer_view(snapshot.key, digest, layer, "per-channel", snapshot, image)
+    channels, height, width = view["shape"]
+    st.image(view["png"], caption=f"{stages[layer]} after epoch {epoch}: {channels} maps of {height}x{width}, "
+             "each on its own scale", output_format="PNG")
+    st.caption("What to notice: move the epoch: the maps turn from noise into edges and textures of the image.")
+    download_buttons(fig=view["png"], name=f"training_{run_dir.name}_{layer}_epoch_{epoch:03d}")
+
+
+curves_tab, conv1_tab, activations_tab = st.tabs(["Curves", "conv1 over training", "Activations at this epoch"])
+with curves_tab:
+    _curves()
+with conv1_tab:
+    _conv1_over_training()
+with activations_tab:
+    _activations_at_epoch()

@@ -23,6 +23,8 @@ def test_training_epoch_slider_changes_the_shown_epoch(tmp_path):
     assert_ran(at)
     assert at.selectbox(key="training_run").value == "run tiny"
     assert metrics(at)["epochs completed"] == "3"
+    assert [t.label for t in at.tabs] == ["Curves", "conv1 over training", "Activations at this epoch"]
+    assert sum(c.value.startswith("What to notice") or "What to notice" in c.value for c in at.caption) >= 2
     # The snapshot's conv1 in numbers: a share in percent and a specificity in [0, 1].
     assert metrics(at)["oriented kernels"].endswith("%")
     assert 0 <= float(metrics(at)["mean colour specificity"]) <= 1
