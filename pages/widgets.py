@@ -41,7 +41,7 @@ __all__ = [
 
 INDEX_COST = (
     "Dataset examples take one pass over the data folder's train and val images (5,000 for Imagenette: about "
-    "3 minutes on a CPU), once per model; the result is kept on disk, so later visits read it in a second."
+    "3 minutes on a CPU), once per model; the result is kept on disk, and the button then reads it in seconds."
 )
 
 _IMAGE_SOURCE_STATE = "explorer_image_source"  # the picker's source, shared by every page's picker
