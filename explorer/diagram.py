@@ -86,10 +86,10 @@ def diagram_figure(blocks: list[Block], title: str = "") -> Any:
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
     two = any(b.towers == 2 for b in blocks)
-    fig = Figure(figsize=(14, 4.4 if two else 3.0), dpi=100)
+    fig = Figure(figsize=(12, 4.0 if two else 2.7), dpi=100)
     ax = fig.add_axes((0, 0, 1, 0.9 if title else 1))
-    ax.set_xlim(-0.2, len(blocks) * 1.6)
-    ax.set_ylim(-2.15 if two else -1.4, 1.6 if two else 1.0)
+    ax.set_xlim(-0.25, len(blocks) * 1.6 - 0.35)
+    ax.set_ylim(-2.1 if two else -1.4, 1.55 if two else 1.0)
     ax.axis("off")
     colours = {"input": "#d5d8dc", "conv": "#aed6f1", "fc": "#f5cba7"}
     biggest = max(b.shape[1] for b in blocks if len(b.shape) == 3)
@@ -101,7 +101,7 @@ def diagram_figure(blocks: list[Block], title: str = "") -> Any:
 
     def boxes_of(i: int, b: Block) -> list[tuple[float, float, float]]:
         """(x centre, y centre, half height) of each tower's box of block i."""
-        x, h = i * 1.6 + 0.5, height(b)
+        x, h = i * 1.6 + 0.4, height(b)
         if b.towers == 2:
             return [(x, 0.2 + h / 2 + 0.05, h / 2), (x, -0.2 - h / 2 - 0.05, h / 2)]
         return [(x, 0.0, h / 2 if not two else h)]
@@ -109,19 +109,19 @@ def diagram_figure(blocks: list[Block], title: str = "") -> Any:
     placed = [boxes_of(i, b) for i, b in enumerate(blocks)]
     for i, (b, boxes) in enumerate(zip(blocks, placed, strict=True)):
         for x, y, hh in boxes:
-            ax.add_patch(FancyBboxPatch((x - 0.5, y - hh), 1.0, 2 * hh, boxstyle="round,pad=0.02",
+            ax.add_patch(FancyBboxPatch((x - 0.6, y - hh), 1.2, 2 * hh, boxstyle="round,pad=0.02",
                                         facecolor=colours[b.kind], edgecolor="#34495e", lw=1))
-            ax.text(x, y + 0.12 if 2 * hh > 0.5 else y + 0.08, b.name, ha="center", va="center", fontsize=11,
+            ax.text(x, y + 0.12 if 2 * hh > 0.5 else y + 0.08, b.name, ha="center", va="center", fontsize=13,
                     weight="bold")
             ax.text(x, y - 0.14 if 2 * hh > 0.5 else y - 0.12, b.shape_text(), ha="center", va="center",
-                    fontsize=9.5)
+                    fontsize=10.5)
         bottom = min(y - hh for _, y, hh in boxes)
         notes = [b.kernel] if b.kernel else []
         if b.after:
             notes += [", ".join(b.after[j:j + 2]) for j in range(0, len(b.after), 2)]
         if b.out_shape != b.shape and len(b.out_shape) == 3:
             notes.append("-> " + "x".join(map(str, b.out_shape)))
-        ax.text(boxes[0][0], bottom - 0.12, "\n".join(notes), ha="center", va="top", fontsize=9, color="#333333")
+        ax.text(boxes[0][0], bottom - 0.12, "\n".join(notes), ha="center", va="top", fontsize=10.5, color="#333333")
         if i == 0:
             continue
         for s, (px, py, _) in enumerate(placed[i - 1]):
@@ -129,12 +129,12 @@ def diagram_figure(blocks: list[Block], title: str = "") -> Any:
                 within = len(placed[i - 1]) == 1 or len(boxes) == 1 or s == t
                 if not within and b.own_tower_only:
                     continue
-                ax.add_patch(FancyArrowPatch((px + 0.52, py), (x - 0.52, y), arrowstyle="-|>", mutation_scale=10,
+                ax.add_patch(FancyArrowPatch((px + 0.62, py), (x - 0.62, y), arrowstyle="-|>", mutation_scale=10,
                                              color="#1f4e9c" if within else "#c0392b", lw=1.1,
                                              alpha=1.0 if within else 0.7))
     if two:
-        ax.text(-0.15, 1.4, "tower 1 (GPU 1): the top row", fontsize=10, color="#555555")
-        ax.text(-0.15, -2.05, "tower 2 (GPU 2): the bottom row; red arrows cross between the towers", fontsize=10,
+        ax.text(-0.15, 1.4, "tower 1 (GPU 1): the top row", fontsize=11, color="#555555")
+        ax.text(-0.15, -2.05, "tower 2 (GPU 2): the bottom row; red arrows cross between the towers", fontsize=11,
                 color="#555555")
     if title:
         fig.suptitle(title, fontsize=13)
