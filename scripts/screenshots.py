@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import os
 import socket
 import statistics
@@ -66,17 +67,29 @@ def start_server(log: Path) -> tuple[subprocess.Popen, str]:
         proc = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"streamlit exited with {proc.returncode}:\n{log.read_text(errors='replace')}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().strip() == b"ok":
-                    return proc, url
-        except OSError:
-            time.sleep(0.3)
+    while not _healthy(url):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.terminate()
+            raise SystemExit(f"streamlit did not start (exit status {proc.poll()}):\n{log.read_text(errors='replace')}")
+        time.sleep(0.3)
+    return proc, url
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Ask the server to stop; kill it if it still runs 20 s later."""
     proc.terminate()
-    raise SystemExit(f"streamlit did not answer in 120 s:\n{log.read_text(errors='replace')}")
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=20)
+    if proc.poll() is None:
+        proc.kill()
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.read().strip() == b"ok"
+    except OSError:
+        return False
 
 
 def wait_rendered(page, start: float, timeout_s: float = 300.0) -> float:
@@ -140,11 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                     times[url].append(_visit(page, url, title))
             browser.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop(proc)
     print(f"\n| page | render, median of {args.repeats} (s) | min - max (s) | first visit (s) | height (px) |")
     print("|---|---|---|---|---|")
     for url, title in pages:
