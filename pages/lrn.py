@@ -107,7 +107,7 @@ with st.container(border=True):
         disabled=towers == 1, help="The paper's two GPUs: channels of one tower never see the other's. Only for "
         "two-tower models.",
     )
-    r3.button("Reset to the paper's values", on_click=_reset_to_paper)
+    r3.button("Reset to paper", on_click=_reset_to_paper, help="k=2, n=5, alpha=1e-4, beta=0.75")
     params = LRNParams(k=k, size=n, alpha=alpha, beta=beta, alpha_convention=convention,
                        groups=2 if (within and towers == 2) else 1)
     st.caption(

@@ -90,7 +90,7 @@ def _headline(results: dict) -> None:
     best = figure1_best_supported_row(figure1_condition_rows(results))
     if best is None:  # no condition where both reached 25%: the baseline's summary (or its lower bound)
         summary = figure1_summary(results)
-        st.metric("tanh / ReLU epochs to 25% training error", _ratio_text(summary),
+        st.metric("tanh / ReLU epochs to 25%", _ratio_text(summary),
                   help=f"Paper: about {PAPER_RATIO:g}x. 'not yet' until both activations reach 25% with one seed.")
         st.plotly_chart(plotly_figure(results), key="relu_tanh_headline_fig")
         st.caption("What to notice: where the solid ReLU curves cross the 25% line, and how much later the dashed "
@@ -99,7 +99,7 @@ def _headline(results: dict) -> None:
     measure = best["measure"]
     seeds = best["seeds_both_reached"]
     left, right = st.columns([1, 3])
-    left.metric("tanh / ReLU epochs to 25% training error", f"{best['ratio_mean']:.1f}x",
+    left.metric("tanh / ReLU epochs to 25%", f"{best['ratio_mean']:.1f}x",
                 f"paper: about {PAPER_RATIO:g}x", delta_color="off",
                 help=f"{best['ratio_min']:.2f}x to {best['ratio_max']:.2f}x over {seeds} seed(s); the condition "
                      "where both activations reached 25% in the most seeds. Every condition is under 'What moves "

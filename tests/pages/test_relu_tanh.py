@@ -104,7 +104,7 @@ def test_relu_tanh_page_shows_the_committed_result_and_overlays_a_live_run(tmp_p
     at = page("relu_tanh.py")
     at.run()
     assert_ran(at)
-    assert "tanh / ReLU epochs to 25% training error" in metrics(at)
+    assert "tanh / ReLU epochs to 25%" in metrics(at)
     assert at.multiselect(key="relu_tanh_overlay").value == ["committed result"]
     runs_table = at.dataframe[0].value
     assert set(runs_table["activation"]) == {"relu", "tanh"}
@@ -154,8 +154,8 @@ def test_relu_tanh_page_leads_with_the_best_supported_result():
     at = page("relu_tanh.py")
     at.run()
     assert_ran(at)
-    assert metrics(at)["tanh / ReLU epochs to 25% training error"] == "7.1x"
-    headline = next(m for m in at.metric if m.label == "tanh / ReLU epochs to 25% training error")
+    assert metrics(at)["tanh / ReLU epochs to 25%"] == "7.1x"
+    headline = next(m for m in at.metric if m.label == "tanh / ReLU epochs to 25%")
     assert headline.proto.delta == "paper: about 6x"
     assert any("What to notice" in c.value for c in at.caption)
     assert [t.label for t in at.tabs] == ["What moves the ratio", "Sweep and runs", "Why tanh is slow",
