@@ -131,7 +131,7 @@ def available_models(runs_dir: str | os.PathLike | None = None) -> list[ModelOpt
     options: list[ModelOption] = []
     # Module attributes read at call time (not default arguments), so tests can point them elsewhere.
     if reference.reference_available(reference.REFERENCE_DIR):
-        label = "Reference AlexNet (bundled, two towers)"
+        label = "Reference AlexNet (bundled)"  # short: the sidebar cuts long names; the caption says the rest
         options.append(ModelOption("reference", label, "reference", reference.REFERENCE_DIR))
     options.append(ModelOption("paper-init", "Paper AlexNet, untrained", "paper-init"))
     runs = Path(runs_dir) if runs_dir is not None else runs_root()
