@@ -1,6 +1,6 @@
 """Every exception meant for a user: one line that says what is wrong, printed by the CLI without a traceback.
 
-The command line (``alexnet.cli``) and the dashboard catch exactly ``USER_ERRORS``; anything else is a bug
+The command line (``alexnet_cli``) and the dashboard catch exactly ``USER_ERRORS``; anything else is a bug
 and keeps its traceback. Plain ``ValueError``/``RuntimeError`` subclasses so callers that predate this
 module still catch them.
 """

@@ -4,7 +4,7 @@ Three measurements, each against a baseline in the same process:
 
 1. Model time of one prediction (decode the file, mean-subtract and crop, forward, softmax, top-5)
    against the forward pass alone, the floor. Target: under 150 ms.
-2. Import cost of the command line: ``alexnet.cli`` plus ``alexnet.predict`` in a fresh interpreter,
+2. Import cost of the command line: ``alexnet_cli`` plus ``alexnet.predict`` in a fresh interpreter,
    against ``import torch`` alone, and a check that Streamlit, plotly and matplotlib stay unimported.
 3. A neighbours query once the training set's fc7 vectors are cached (4,000 x 4,096): one image's
    fc7 vector plus the nearest-6 search, and the search alone, against ``torch.cdist`` + ``topk``
@@ -101,8 +101,8 @@ def main() -> None:
                          "cdist query ms", "neighbours query ms", "cdist / ours",
                          "cdist search ms", "search ms (vector given)", "cdist / ours (search)"], rows)
     torch_s, _ = import_seconds("torch", max(1, args.reps // 3))
-    cli_s, bad = import_seconds("alexnet.cli, alexnet.predict", max(1, args.reps // 3))
-    print(f"\nimport torch: {torch_s * 1e3:.0f} ms; import alexnet.cli + alexnet.predict: {cli_s * 1e3:.0f} ms "
+    cli_s, bad = import_seconds("alexnet_cli, alexnet.predict", max(1, args.reps // 3))
+    print(f"\nimport torch: {torch_s * 1e3:.0f} ms; import alexnet_cli + alexnet.predict: {cli_s * 1e3:.0f} ms "
           f"({cli_s / torch_s:.2f}x torch alone); GUI/plotting modules imported: {bad or 'none'}")
 
 

@@ -148,7 +148,7 @@ def time_quick_runs(runs: int, data_root: str | None) -> None:
     """Wall time of the complete quick experiment, as `alexnet relu-tanh --quick` runs it (fresh output each time)."""
     import tempfile
 
-    from alexnet.cli import main as alexnet_main
+    from alexnet_cli import main as alexnet_main
 
     walls = []
     for _ in range(runs):

@@ -14,13 +14,13 @@ import pytest
 import torch
 
 from alexnet.checkpoint import FORMAT, CheckpointError, load_checkpoint, model_from_checkpoint, save_checkpoint
-from alexnet.cli import main
-from alexnet.cli.train import config_from_args
 from alexnet.data import EvalPreset, dataset_stats, load_image_folder
 from alexnet.evaluate import evaluate_checkpoint
 from alexnet.metrics import topk_errors
 from alexnet.model import AlexNet
 from alexnet.runs import CHECKPOINT_FILE, CONFIG_FILE, list_snapshots, read_metrics
+from alexnet_cli import main
+from alexnet_cli.train import config_from_args
 from tests.alexnet.test_train import CLASS_NAMES, make_image_folder
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,7 +33,7 @@ def tiny_data(tmp_path_factory):
 
 def _run_cli(*args: str, env_extra: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     env = {**os.environ, **(env_extra or {})}
-    return subprocess.run([sys.executable, "-m", "alexnet.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "alexnet_cli", *args], capture_output=True, text=True,
                           cwd=REPO, env=env, timeout=timeout)
 
 
@@ -215,7 +215,7 @@ def test_evaluate_refuses_a_folder_with_other_classes(hand_checkpoint, tmp_path)
 
 
 def test_resume_takes_the_saved_config_and_only_given_options(tmp_path):
-    from alexnet.cli import build_parser
+    from alexnet_cli import build_parser
 
     run = tmp_path / "r"
     run.mkdir()
@@ -253,7 +253,7 @@ def test_sigkill_mid_epoch_then_resume_loses_and_repeats_no_epoch(tiny_data, tmp
             "--batch-size", "3", "--val-subset", "2", "--towers", "1", "--lr", "0.001"]
     log = tmp_path / "stderr.txt"
     with log.open("w") as err:
-        process = subprocess.Popen([sys.executable, "-m", "alexnet.cli", *args], stdout=subprocess.DEVNULL,
+        process = subprocess.Popen([sys.executable, "-m", "alexnet_cli", *args], stdout=subprocess.DEVNULL,
                                    stderr=err, cwd=REPO)
     try:
         deadline = time.monotonic() + 240

@@ -13,9 +13,9 @@ from PIL import Image
 from torch import nn
 
 import alexnet.predict
-from alexnet.cli import main
 from alexnet.data import DatasetStats, EvalPreset
 from alexnet.predict import Classifier
+from alexnet_cli import main
 from tests.explorer.attribution.region_net import RegionNet, inside
 from tests.explorer.test_dataset_examples import TinyNet
 

@@ -44,7 +44,7 @@ def test_torchrun_two_cpu_processes_train_and_rank_zero_writes(tmp_path):
     # python -m torch.distributed.run is torchrun, run with this interpreter (venv-safe);
     # --standalone picks a free rendezvous port, so parallel test runs cannot collide.
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-               "-m", "alexnet.cli", "train", "--data", str(data), "--runs-dir", str(runs), "--name", "ddp",
+               "-m", "alexnet_cli", "train", "--data", str(data), "--runs-dir", str(runs), "--name", "ddp",
                "--epochs", "1", "--batch-size", "6", "--val-subset", "3", "--towers", "2", "--lr", "0.001",
                "--device", "cpu", "--no-progress"]
     result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=400,

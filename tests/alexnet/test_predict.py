@@ -11,9 +11,9 @@ from PIL import Image
 
 from alexnet import AlexNet
 from alexnet.checkpoint import FORMAT, save_checkpoint
-from alexnet.cli import main
 from alexnet.neighbours import majority_agreement, nearest, training_features
 from alexnet.predict import load_classifier, predict_files
+from alexnet_cli import main
 
 CLASSES = ["n00000001", "n00000002", "n00000003"]
 NAMES = ["red thing", "green thing", "blue thing"]

@@ -8,7 +8,6 @@ import json
 import pytest
 import torch
 
-from alexnet.cli import main
 from alexnet.data.folders import (
     StreamingImageFolder,
     Unreadable,
@@ -19,6 +18,7 @@ from alexnet.data.folders import (
 from alexnet.errors import DataError
 from alexnet.inputs import SKIPPED_FILE, SkipLog, make_loader
 from alexnet.runs import read_metrics
+from alexnet_cli import main
 from tests.alexnet.test_train import make_image_folder
 
 BROKEN = ("train/n001/broken.png", "val/n002/bad.jpg")

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from alexnet.cli import main
 from alexnet.relu_tanh.results import load_results
+from alexnet_cli import main
 
 
 def test_cli_quick_on_generated_torchvision_folder(tmp_path, capsys):

@@ -113,7 +113,7 @@ def test_sweep_choice_grid_extension_and_unit_reuse(monkeypatch):
 
 
 def test_parallel_seed_file_merges_into_the_main_results(tmp_path, monkeypatch, capsys):
-    from alexnet.cli import main
+    from alexnet_cli import main
 
     def fake_train(d, config, act, lr, seed, epochs, stop_at_target, tick, **_):
         errs = [0.5, 0.2] if act == "relu" else [0.6, 0.5, 0.4, 0.2]  # 2 vs 4 epochs: ratio 2

@@ -7,8 +7,8 @@ import json
 from dataclasses import fields
 from typing import Any
 
-from alexnet.cli._common import epoch_list, positive_int
 from alexnet.config import UPDATE_RULES, TrainConfig  # torch-free: the defaults shown in --help
+from alexnet_cli._common import epoch_list, positive_int
 
 
 def register(subparsers) -> None:
@@ -23,7 +23,7 @@ def register(subparsers) -> None:
             "and PCA colour noise (section 4.1). Writes <runs-dir>/<name>/: config.json, metrics.jsonl (one "
             "line per epoch), checkpoint.pt (last completed epoch) and snapshots/ (conv layers, fp16). "
             "Options given with --resume override the run's saved config (e.g. --epochs to extend it). "
-            "Data parallel: torchrun --nproc_per_node=N -m alexnet.cli train ..."
+            "Data parallel: torchrun --nproc_per_node=N -m alexnet_cli train ..."
         ),
     )
     # Every option defaults to None (shown as the TrainConfig default in --help) so that with --resume

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from alexnet.cli._common import positive_int
+from alexnet_cli._common import positive_int
 
 
 def register(subparsers) -> None:

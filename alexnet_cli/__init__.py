@@ -17,14 +17,14 @@ import sys
 
 # Command name -> module in this package, in the order `alexnet --help` lists them.
 COMMANDS: dict[str, str] = {
-    "train": "alexnet.cli.train",
-    "evaluate": "alexnet.cli.evaluate",
-    "predict": "alexnet.cli.predict",
-    "neighbours": "alexnet.cli.neighbours",
-    "explain": "alexnet.cli.explain",
-    "units": "alexnet.cli.units",
-    "summary": "alexnet.cli.summary",
-    "relu-tanh": "alexnet.cli.relu_tanh",
+    "train": "alexnet_cli.train",
+    "evaluate": "alexnet_cli.evaluate",
+    "predict": "alexnet_cli.predict",
+    "neighbours": "alexnet_cli.neighbours",
+    "explain": "alexnet_cli.explain",
+    "units": "alexnet_cli.units",
+    "summary": "alexnet_cli.summary",
+    "relu-tanh": "alexnet_cli.relu_tanh",
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from alexnet.cli._common import positive_int
+from alexnet_cli._common import positive_int
 
 METHODS = ("gradcam", "occlusion", "saliency")  # explorer.attribution.METHODS, without importing torch here
 

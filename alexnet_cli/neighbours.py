@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from alexnet.cli._common import positive_int, report_per_image
+from alexnet_cli._common import positive_int, report_per_image
 
 
 def register(subparsers) -> None:

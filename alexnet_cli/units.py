@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from alexnet.cli._common import positive_int
+from alexnet_cli._common import positive_int
 
 LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7")  # the paper network's; checked in run()
 
