@@ -7,12 +7,12 @@ import streamlit as st
 from explorer.figure4 import NEIGHBOURS, pick_examples
 from explorer.predictions import top5_bars
 from explorer.validation import dataset_folder
-from pages.caching import (
+from pages.caching import cached_top_k
+from pages.dataset_caching import (
     cached_dataset_classifier,
     cached_examples,
     cached_figure4_scores,
     cached_image_neighbours,
-    cached_top_k,
 )
 from pages.state import current_model
 from pages.widgets import require_image, show_notice, show_thumbnail

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.channel_views import page_channels, page_count
-from pages.caching import cached_patches_png
+from pages.dataset_caching import cached_patches_png
 from pages.state import current_model
 from pages.widgets import channel_examples, feature_vis_panel, show_notice, show_png, unit_examples_index
 

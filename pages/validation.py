@@ -6,7 +6,7 @@ import streamlit as st
 
 from explorer.predictions import hbar_chart
 from explorer.validation import class_rows, confusion_figure, confusion_rows, dataset_folder
-from pages.caching import cached_dataset_classifier, cached_validation
+from pages.dataset_caching import cached_dataset_classifier, cached_validation
 from pages.state import current_model
 from pages.widgets import download_buttons, show_notice
 

@@ -5,13 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.why_views import METHOD_LABELS, OCCLUSION_PATCH, OCCLUSION_STRIDES, occlusion_windows
-from pages.caching import (
-    cached_activations,
-    cached_attribution,
-    cached_attribution_png,
-    cached_occlusion,
-    cached_top_k,
-)
+from pages.caching import cached_activations, cached_attribution, cached_attribution_png, cached_occlusion, cached_top_k
 from pages.state import current_model
 from pages.widgets import download_buttons, require_image, show_notice, show_png
 

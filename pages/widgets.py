@@ -16,12 +16,11 @@ from explorer.figures import csv_bytes, png_bytes
 from explorer.images import ACCEPTED_NAMES, UPLOAD_TYPES, sample_images
 from explorer.models import LoadedModel
 from explorer.validation import dataset_folder, folder_classes, missing_data
-from pages.caching import (
+from pages.caching import cached_feature_vis, cached_thumbnail
+from pages.dataset_caching import (
     build_unit_examples_now,
     cached_dataset_classifier,
-    cached_feature_vis,
     cached_patches_png,
-    cached_thumbnail,
     cached_validation_samples,
     unit_examples_ready,
 )

@@ -194,9 +194,9 @@ def test_top_channel_strip_position_sliders_and_feature_visualisation(monkeypatc
 @pytest.mark.slow
 @pytest.mark.usefixtures("reference", "with_data")
 def test_dataset_examples_of_the_chosen_channel_with_the_data_folder():
-    import pages.caching as caching
+    import pages.dataset_caching as dataset_caching
 
-    caching._built_indexes.clear()  # another test may have built it in this process
+    dataset_caching._built_indexes.clear()  # another test may have built it in this process
     at = on_activations()
     assert any("about 3 minutes" in c.value for c in at.caption)
     at.button(key="activations_build_index").click().run()

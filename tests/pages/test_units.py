@@ -20,9 +20,10 @@ def test_units_without_the_data_folder_says_what_is_missing():
 @pytest.mark.usefixtures("reference", "with_data")
 def test_units_builds_the_index_then_browses_pages_and_channels(monkeypatch):
     import pages.caching as caching
+    import pages.dataset_caching as dataset_caching
 
     monkeypatch.setattr(caching, "FEATURE_VIS_STEPS", 3)
-    caching._built_indexes.clear()  # another test may have built it in this process
+    dataset_caching._built_indexes.clear()  # another test may have built it in this process
     at = on_page("units.py")
     assert any("about 3 minutes" in c.value for c in at.caption)
     at.button(key="units_build_index").click().run()
