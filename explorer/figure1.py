@@ -75,7 +75,7 @@ class Curve:
     epochs: list[int]
     errors: list[float | None]  # None: not measured (matplotlib draws it at 1.0, plotly leaves a gap)
     reached: int | None  # first epoch at or below the target under this measure, None if never
-    stopped: str | None  # why the run ended: "target", "max_epochs", "stalled", "diverged", "interrupted"
+    stopped: str | None  # why the run ended: "target", "max_epochs", "beaten", "stalled", "diverged", "interrupted"
 
     @property
     def drawn_errors(self) -> list[float]:

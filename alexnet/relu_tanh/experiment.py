@@ -33,8 +33,16 @@ from alexnet.relu_tanh.config import (
     _trains_like,
     condition,
 )
+from alexnet.relu_tanh.grid import choose_rate
 from alexnet.relu_tanh.results import device_description, images_per_s, load_results_raw, write_results
-from alexnet.relu_tanh.summaries import full_grid_entry, full_run_rank, summarise_run, sweep_score
+from alexnet.relu_tanh.summaries import (
+    decision_errors,
+    epochs_to_target,
+    full_grid_entry,
+    full_run_rank,
+    summarise_run,
+    sweep_score,
+)
 from alexnet.relu_tanh.summaries import ratio as _ratio
 from alexnet.relu_tanh.training import _Data, _prepare, _train, pick_threads
 
@@ -92,8 +100,12 @@ def _run_condition(
             step(config.sweep_epochs, "")
         return done[key]
 
-    def run_unit(act: str, lr: float, seed: int) -> dict | None:
-        """A final run (to 25% or the cap): finished, trained now, or (report-only) None and listed as missing."""
+    def run_unit(act: str, lr: float, seed: int, beat: int | None = None) -> dict | None:
+        """A final run (to 25% or the cap): finished, trained now, or (report-only) None and listed as missing.
+
+        ``beat``: a rate of the same grid reached 25% in this many epochs, so this one stops there if it has
+        not reached 25% by then ("beaten": it cannot be the fastest; this saves most of a grid's CPU time).
+        """
         key = _unit_key(prefix, "run", act, seed, f"{lr:g}")
         if key in done:
             step(config.max_epochs, "")
@@ -107,8 +119,12 @@ def _run_condition(
             in_progress[key] = curve_so_far
             save()
 
-        curve = _train(full, config, act, lr, seed, config.max_epochs, True, lambda msg: step(1, f"[{name}] {msg}"),
+        epochs = config.max_epochs if beat is None else min(beat, config.max_epochs)
+        curve = _train(full, config, act, lr, seed, epochs, True, lambda msg: step(1, f"[{name}] {msg}"),
                        on_epoch=keep, mechanism=True)
+        if epochs < config.max_epochs and curve["stopped"] == "max_epochs":
+            reached, _ = epochs_to_target(decision_errors(curve, config), config.target_error)
+            curve["stopped"] = "target" if reached is not None else "beaten"
         step(config.max_epochs - len(curve["running_error"]), "")  # the epochs it did not need
         done[key] = curve
         in_progress.pop(key, None)
@@ -126,10 +142,11 @@ def _run_condition(
                 chosen[act] = chosen[config.activations[0]]
             continue
         if act in grids:
-            found = _choose(grids[act], lambda lr, act=act: run_unit(act, lr, seeds[0]),
-                            lambda c: full_run_rank(c, config), config.lr_grid_extensions)
+            found = choose_rate(grids[act], lambda lr, beat, act=act: run_unit(act, lr, seeds[0], beat),
+                            lambda c: full_run_rank(c, config), config.lr_grid_extensions,
+                            reached=lambda c: epochs_to_target(decision_errors(c, config), config.target_error)[0])
         else:
-            found = _choose(config.lr_grid, lambda lr, act=act: sweep_unit(act, lr),
+            found = choose_rate(config.lr_grid, lambda lr, _beat, act=act: sweep_unit(act, lr),
                             lambda c: (sweep_score(c, config),), config.lr_grid_extensions)
         if found is None:  # report-only and a unit is missing: no choice yet
             continue
@@ -157,39 +174,6 @@ def _run_condition(
             if missing is None:
                 save()
     return record
-
-
-def _choose(
-    rates: tuple[float, ...],
-    curve_of: Callable[[float], dict | None],
-    rank: Callable[[dict], tuple],
-    extensions: int,
-) -> tuple[list[float], dict[float, dict], float] | None:
-    """(the grid as run, its curves, the best rate): the lowest ``rank`` wins, ties go to the smaller rate.
-
-    A winner at the grid's edge extends the grid by one step (the ratio of its last two rates) at most
-    ``extensions`` times, upwards only while the top rate has not diverged. None if a unit is missing.
-    """
-    grid = sorted(rates)
-    curves: dict[float, dict] = {}
-    for used in range(extensions + 1):
-        for lr in grid:
-            if lr not in curves:
-                curve = curve_of(lr)
-                if curve is not None:
-                    curves[lr] = curve
-        if any(lr not in curves for lr in grid):  # every missing unit of the grid is listed before giving up
-            return None
-        best = min(grid, key=lambda lr: (rank(curves[lr]), lr))
-        if used == extensions:
-            break
-        if best == grid[-1] and not curves[best]["diverged"]:
-            grid = grid + [round(grid[-1] * (grid[-1] / grid[-2] if len(grid) > 1 else 10 ** 0.5), 10)]
-        elif best == grid[0] and len(grid) > 1:
-            grid = [round(grid[0] / (grid[1] / grid[0]), 10)] + grid
-        else:
-            break
-    return grid, curves, best
 
 
 def run_experiment(

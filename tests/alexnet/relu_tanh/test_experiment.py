@@ -210,7 +210,7 @@ def test_full_grid_trains_every_rate_in_full_and_keeps_the_fastest(tmp_path, mon
         n = epochs if r is None else min(epochs, r + 1)
         errs = [0.24 if r is not None and i + 1 >= r else 0.5 for i in range(n)]
         return {"running_error": errs, "post_epoch_error": errs, "loss": [1.0] * n, "seconds": [0.1] * n,
-                "diverged": False, "stopped": "target" if r else "max_epochs", "test_error": 0.5}
+                "diverged": False, "stopped": "target" if r and r + 1 <= epochs else "max_epochs", "test_error": 0.5}
 
     monkeypatch.setattr(experiment, "_train", fake_train)
     cfg = ReluTanhConfig.quick(threads=1, seeds=(0, 1), max_epochs=10, lr_grid_extensions=1,
@@ -222,14 +222,21 @@ def test_full_grid_trains_every_rate_in_full_and_keeps_the_fastest(tmp_path, mon
     assert res["chosen_lr"] == {"relu": 0.003, "tanh": 0.03}
     tanh = res["sweep"]["tanh"]
     assert tanh["kind"] == "full" and tanh["lrs"] == [0.003, 0.01, 0.03, 0.09]
-    assert tanh["scores"]["0.003"] is None and tanh["curves"]["0.003"]["stopped"] == "max_epochs"
+    # Middle rate first; a later rate that has not reached 25% by the best one's epochs stops there, beaten.
+    assert tanh["scores"]["0.003"] is None and tanh["curves"]["0.003"]["stopped"] == "beaten"
+    assert tanh["curves"]["0.09"]["stopped"] == "beaten" and tanh["curves"]["0.09"]["epochs_run"] == 5
     assert tanh["curves"]["0.03"]["epochs_to_25"] == 5 and "fewest epochs" in tanh["criterion"]
     assert res["ratio"]["mean"] == round(5 / 3, 3) and res["ratio"]["n"] == 2
     baseline = [c for c in calls if not c[5]]
     # Every grid rate once for seed 0 (3 + 4), then seed 1 at the chosen rates; the chosen seed-0 runs are the
     # grid's own (not trained twice). relu-lr-0.01 trains like the baseline: nothing new.
     assert len(baseline) == 3 + 4 + 2 and len({c[:3] for c in baseline}) == len(baseline)
-    assert all(c[3] == cfg.max_epochs and c[4] for c in calls)  # in full, with the mechanism record
+    assert all(c[4] for c in calls)  # with the mechanism record
+    # ReLU: 0.003 in full (25% at epoch 3), then 0.001 and 0.01 capped at 3; tanh: 0.01 in full (8), 0.003 and
+    # 0.03 capped at 8 (0.03 gets there at 5), then the extension 0.09 capped at 5.
+    assert [(c[0], c[1], c[3]) for c in baseline[:7]] == [
+        ("relu", 0.003, 10), ("relu", 0.001, 3), ("relu", 0.01, 3),
+        ("tanh", 0.01, 10), ("tanh", 0.003, 8), ("tanh", 0.03, 8), ("tanh", 0.09, 5)]
     # unit-variance-input trains on its own (unit-variance) data: its whole grid again, seed 0 only.
     assert len([c for c in calls if c[5]]) == 3 + 4
     lr_cond = next(c for c in res["conditions"] if c["name"] == "relu-lr-0.01")
