@@ -25,7 +25,7 @@ COMMITTED_LABEL = "committed result"
 OVERLAY_KEY = "relu_tanh_overlay"
 PAPER_RATIO = 6.0
 # The experiment's training rate on this project's 2-core CPU: the median per-epoch rate (625 img/s, 54 epochs)
-# in results/relu_tanh/logs/main.log. The estimate counts every image pass (sweep, runs, evaluation passes) at
+# in alexnet/results/relu_tanh/logs/main.log. The estimate counts every image pass (sweep, runs, evaluation passes) at
 # this rate, so evaluation (forward only) makes it an upper bound on a machine as fast as that one.
 MEASURED_IMAGES_PER_S = 625.0
 STARTUP_S = 5.0  # loading CIFAR-10 (cached) and building the networks
@@ -204,7 +204,7 @@ def _show_why() -> None:
         more = f"\n- and {len(missing) - 12} more" if len(missing) > 12 else ""
         st.info(f"{problem + '. ' if problem else ''}Missing for this panel:\n{shown}{more}\n\nThe command that "
                 f"makes them (resume-safe; hours of CPU; a two-process split and time estimates are in "
-                f"results/relu_tanh/COMMAND.txt):\n\n`{why_panel.WHY_COMMAND}`", icon=":material/pending:")
+                f"alexnet/results/relu_tanh/COMMAND.txt):\n\n`{why_panel.WHY_COMMAND}`", icon=":material/pending:")
     if why is None:
         return
     sentence = why_panel.why_conclusion(why)

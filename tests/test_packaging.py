@@ -19,7 +19,8 @@ def test_wheel_contains_the_reference_model_and_loads_it_outside_the_checkout(tm
                     "-w", str(tmp_path / "dist"), str(REPO)], check=True, cwd=tmp_path, timeout=300)
     wheel = next((tmp_path / "dist").glob("alexnet_explorer-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    shipped = {p.relative_to(REPO).as_posix() for p in (REPO / "alexnet" / "assets").rglob("*") if p.is_file()}
+    shipped = {p.relative_to(REPO).as_posix() for folder in ("assets", "results")
+               for p in (REPO / "alexnet" / folder).rglob("*") if p.is_file()}
     assert shipped and shipped <= names, f"missing from the wheel: {sorted(shipped - names)[:5]}"
     assert any(n.startswith("explorer/samples/") for n in names)
     assert not any(n.startswith(("tests/", "pages/")) for n in names)
@@ -30,9 +31,13 @@ def test_wheel_contains_the_reference_model_and_loads_it_outside_the_checkout(tm
     probe = (
         "import alexnet.reference as r; "
         f"assert str(r.REFERENCE_DIR).startswith({str(target)!r}), r.REFERENCE_DIR; "
-        "m = r.load_reference_model(); print(r.reference_available(), m.config.num_classes)"
+        "m = r.load_reference_model(); print(r.reference_available(), m.config.num_classes); "
+        # The committed Figure 1 results come from the package too, not from a checkout.
+        "from alexnet.relu_tanh import RESULTS_DIR, load_results; "
+        f"assert str(RESULTS_DIR).startswith({str(target)!r}), RESULTS_DIR; "
+        "print(load_results()['format'])"
     )
     out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env={"PYTHONPATH": str(target)},
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["True", "10"]
+    assert out.stdout.split() == ["True", "10", "alexnet-explorer/relu-tanh/1"]

@@ -17,12 +17,13 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from alexnet.config_io import dataclass_from_dict
-from alexnet.paths import REPO_ROOT
 
-RESULTS_DIR = REPO_ROOT / "results" / "relu_tanh"
+# Package data (alexnet/results/), so that an installed wheel has the committed results too.
+RESULTS_DIR = Path(__file__).resolve().parent.parent / "results" / "relu_tanh"
 RESULTS_FORMAT = "alexnet-explorer/relu-tanh/1"
 ACTIVATIONS = ("relu", "tanh")
 MEASURES = ("running", "post_epoch")
@@ -114,7 +115,7 @@ class ReluTanhConfig:
     fixed_lr: tuple[tuple[str, float], ...] = ()  # (activation, lr) pairs that skip the sweep
     # (activation, rates) pairs that skip the sweep: every rate is trained in full (the first seed, to 25% or
     # max_epochs) and the one that reaches 25% in the fewest epochs wins; a 2-epoch sweep picked tanh's 0.03,
-    # which then never reached 25% (results/relu_tanh/README.md)
+    # which then never reached 25% (alexnet/results/relu_tanh/README.md)
     full_grid: tuple[tuple[str, tuple[float, ...]], ...] = ()
     shared_lr: bool = False  # True: every activation uses the first activation's chosen lr
     sweep_epochs: int = 2  # each sweep run's length

@@ -42,7 +42,7 @@ def tiny_cifar(tmp_path, monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _no_why_results(tmp_path, monkeypatch):
-    # The why panel reads results/relu_tanh/why/ of this checkout unless told otherwise: tests tell it.
+    # The why panel reads alexnet/results/relu_tanh/why/ of this checkout unless told otherwise: tests tell it.
     monkeypatch.setattr(relu_tanh, "WHY_DIR", tmp_path / "no-why")
 
 

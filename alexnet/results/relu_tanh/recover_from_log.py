@@ -7,7 +7,7 @@ that `alexnet relu-tanh` printed to its log (error rates to 3 decimals, elapsed 
 them to ``"in_progress"`` of a results file, so that ``alexnet relu-tanh --report-only`` shows them
 as "interrupted" runs. Nothing else in the file changes.
 
-    python results/relu_tanh/recover_from_log.py LOG RESULTS_JSON
+    python alexnet/results/relu_tanh/recover_from_log.py LOG RESULTS_JSON
 """
 
 from __future__ import annotations
