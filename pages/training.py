@@ -23,6 +23,7 @@ from explorer.figures import png_bytes
 from explorer.kernels import kernel_grid, kernel_scores, tower_summary
 from explorer.models import LoadedModel, ModelOption, load_model
 from explorer.snapshots import conv1_at, full_snapshot, saved_epochs
+from explorer.training_movie import conv1_movie
 from pages.caching import cached_layer_view
 from pages.state import current_model
 from pages.widgets import download_buttons, image_picker, show_notice
@@ -51,6 +52,11 @@ def _epochs(run_dir: str, stamp: tuple[int, int]) -> list[int]:
 def _kernels_png(run_dir: str, epoch: int, contrast: str, stamp: tuple[int, int]) -> bytes:
     weight, towers = conv1_at(run_dir, epoch)
     return png_bytes(kernel_grid(weight, contrast, towers=towers))  # type: ignore[arg-type]
+
+
+@st.cache_data(max_entries=4, show_spinner="Drawing one frame per epoch ...")
+def _movie_gif(run_dir: str, contrast: str, stamp: tuple[int, int]) -> bytes:
+    return conv1_movie(run_dir, contrast)  # type: ignore[arg-type]
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -162,6 +168,11 @@ def _conv1_over_training() -> None:
                      + (" - left block: tower 1, right block: tower 2" if len(towers) > 1 else ""),
                      output_format="PNG")
     download_buttons(fig=pictures[-1][1], name=f"training_{run_dir.name}_conv1_epoch_{epoch:03d}")
+    if len(epochs) > 2 and st.button(f"Play all {len(epochs)} epochs", icon=":material/play_arrow:",
+                                     key="training_play", help="An animated GIF, one frame per saved epoch "
+                                     "(256 colours a frame; the pictures above are exact)."):
+        st.image(_movie_gif(str(run_dir), contrast, stamp), caption=f"conv1 from epoch {epochs[0]} to "
+                 f"{epochs[-1]}, looping ({contrast} contrast)")
     st.caption("What to notice: random noise at epoch 0; oriented edges and colour blobs (the paper's Figure 3) "
                "form over the first epochs.")
     summary_columns = st.columns(2 * len(towers))

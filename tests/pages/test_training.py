@@ -66,3 +66,8 @@ def test_training_page_shows_the_bundled_reference_conv1_at_every_epoch(tmp_path
     assert list(at.select_slider(key="training_epoch").options) == ["0", "1", "2", "3"]
     assert len(images(at)) == 2  # epoch 3 beside epoch 0
     assert any("conv1 alone for each epoch" in i.value for i in at.info)
+    # Play: one GIF frame per saved epoch, looping
+    at.button(key="training_play").click().run()
+    assert_ran(at)
+    gifs = [i for i in images(at) if "looping" in i]
+    assert gifs == ["conv1 from epoch 0 to 3, looping (per-kernel contrast)"]
