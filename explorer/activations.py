@@ -63,7 +63,8 @@ StageKind = Literal["conv", "activation", "lrn", "pool"]
 
 @dataclass(frozen=True)
 class Stage:
-    """One feature layer: canonical ``name``, a human ``label``, its ``kind`` and the ``conv`` that feeds it."""
+    """One feature layer: canonical ``name``, a ``label`` (the name, then what it is: "relu1 (conv1 + ReLU)"),
+    its ``kind`` and the ``conv`` that feeds it."""
 
     name: str
     label: str
@@ -98,11 +99,11 @@ def feature_stages(model: nn.Module) -> list[Stage]:
         conv = f"conv{conv_index}"
         if isinstance(module, (nn.ReLU, nn.Tanh)):
             act = "ReLU" if isinstance(module, nn.ReLU) else "tanh"
-            stages.append(Stage(f"relu{conv_index}", f"{conv} + {act}", "activation", conv, module))
+            stages.append(Stage(f"relu{conv_index}", f"relu{conv_index} ({conv} + {act})", "activation", conv, module))
         elif isinstance(module, (LocalResponseNorm, nn.LocalResponseNorm)):
-            stages.append(Stage(f"lrn{conv_index}", f"{conv} after LRN", "lrn", conv, module))
+            stages.append(Stage(f"lrn{conv_index}", f"lrn{conv_index} ({conv} after LRN)", "lrn", conv, module))
         elif isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
-            stages.append(Stage(f"pool{conv_index}", f"{conv} after pooling", "pool", conv, module))
+            stages.append(Stage(f"pool{conv_index}", f"pool{conv_index} ({conv} after pooling)", "pool", conv, module))
     return stages
 
 

@@ -63,10 +63,10 @@ def classifier_stages(model: nn.Module) -> list[UnitStage]:
         if name is None:
             continue
         if name.startswith("fc"):
-            stages.append(UnitStage(name, f"{name}: class scores (before softmax)", units, True))
+            stages.append(UnitStage(name, f"{name} (class scores, before softmax)", units, True))
         else:
             act = "ReLU" if isinstance(module, nn.ReLU) else "tanh"
-            stages.append(UnitStage(name, f"fc{name[4:]} + {act}", units, False))
+            stages.append(UnitStage(name, f"{name} (fc{name[4:]} + {act})", units, False))
     return stages
 
 

@@ -119,7 +119,7 @@ def unit_layer_view(layer: str) -> None:
         name=f"{layer}_strongest_units",
         key="unit_stats",
     )
-    examples_layer = stage.label.split()[0]  # "fc7 + ReLU": fc7, the dataset-examples index's name
+    examples_layer = "fc" + stage.name.removeprefix("relu").removeprefix("fc")  # relu7 -> fc7 (the index's name)
     st.subheader(f"One {examples_layer} unit: the dataset images that drive it hardest")
     strongest = [int(u) for u in stats["top_units"]]
     unit = st.pills(

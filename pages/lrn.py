@@ -83,7 +83,7 @@ STAGES = {s.name: s.label for s in feature_stages(loaded.model)}
 
 
 def relu_label(layer: str) -> str:
-    """conv3 -> "conv3 + ReLU": the stage the page shows for a conv layer."""
+    """conv3 -> "relu3 (conv3 + ReLU)": the stage the page shows for a conv layer."""
     return STAGES.get(f"relu{layer.removeprefix('conv')}", layer)
 
 
@@ -159,9 +159,10 @@ def _layer(layer: str, data: dict) -> None:
 
     channels, height, _ = data["before"].shape
     grid_before, grid_after = (png_bytes(g) for g in shared_range_grids(data["before"], data["after"]))
+    lrn_name = f"lrn{layer.removeprefix('conv')}"  # absent from STAGES when the model has LRN off
     show_side_by_side(
-        (grid_before, f"{relu_label(layer)} (before LRN)", f"lrn_{layer}_before"),
-        (grid_after, STAGES.get(f"lrn{layer.removeprefix('conv')}", f"{layer} after LRN"), f"lrn_{layer}_after"),
+        (grid_before, f"{relu_label(layer)}, before LRN", f"lrn_{layer}_before"),
+        (grid_after, STAGES.get(lrn_name, f"{lrn_name} ({layer} after LRN)"), f"lrn_{layer}_after"),
     )
     st.caption(f"What to notice: all {channels} channels on one colour scale, so a darker 'after' grid means LRN "
                "divided the activations; the brightest maps dim the most.")
@@ -210,8 +211,8 @@ def _downstream() -> None:
     with_lrn, without_lrn = downstream_maps[later]
     grid_on, grid_off = (png_bytes(g) for g in shared_range_grids(with_lrn, without_lrn, scale=2))
     show_side_by_side(
-        (grid_on, f"{relu_label(later)} with LRN", f"lrn_{later}_with_lrn"),
-        (grid_off, f"{relu_label(later)} without LRN, same colour scale", f"lrn_{later}_without_lrn"),
+        (grid_on, f"{relu_label(later)}, with LRN", f"lrn_{later}_with_lrn"),
+        (grid_off, f"{relu_label(later)}, without LRN (same colour scale)", f"lrn_{later}_without_lrn"),
     )
     st.caption("What to notice: the patterns stay (cosine near 1 in the table) while their scale changes: LRN "
                "mostly rescales what later layers see.")

@@ -49,14 +49,14 @@ def test_stage_names_of_the_paper_network(model):
     stages = feature_stages(model)
     assert [s.name for s in stages] == PAPER_STAGES
     assert {s.name: s.conv for s in stages}["lrn2"] == "conv2"
-    assert {s.name: s.label for s in stages}["relu1"] == "conv1 + ReLU"
+    assert {s.name: s.label for s in stages}["relu1"] == "relu1 (conv1 + ReLU)"
 
 
 def test_stage_names_without_lrn_and_with_tanh():
     names = [s.name for s in feature_stages(AlexNet(num_classes=10, lrn=False, init=False))]
     assert "lrn1" not in names and "lrn2" not in names and names[:3] == ["conv1", "relu1", "pool1"]
     labels = {s.name: s.label for s in feature_stages(AlexNet(num_classes=10, activation="tanh", init=False))}
-    assert labels["relu3"] == "conv3 + tanh"
+    assert labels["relu3"] == "relu3 (conv3 + tanh)"  # the canonical name stays relu3
 
 
 def test_stage_names_of_torchvision_alexnet():

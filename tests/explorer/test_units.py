@@ -24,12 +24,12 @@ def model() -> AlexNet:
 def test_stages_of_the_paper_network_and_of_torchvisions():
     stages = classifier_stages(AlexNet(num_classes=10, init=False))
     assert [(s.name, s.label, s.units, s.is_scores) for s in stages] == [
-        ("relu6", "fc6 + ReLU", 4096, False),
-        ("relu7", "fc7 + ReLU", 4096, False),
-        ("fc8", "fc8: class scores (before softmax)", 10, True),
+        ("relu6", "relu6 (fc6 + ReLU)", 4096, False),
+        ("relu7", "relu7 (fc7 + ReLU)", 4096, False),
+        ("fc8", "fc8 (class scores, before softmax)", 10, True),
     ]
     tanh = AlexNet(num_classes=10, activation="tanh", init=False)
-    assert [s.label for s in classifier_stages(tanh)][:2] == ["fc6 + tanh", "fc7 + tanh"]
+    assert [s.label for s in classifier_stages(tanh)][:2] == ["relu6 (fc6 + tanh)", "relu7 (fc7 + tanh)"]  # canonical names stay
     wrapped = TorchvisionAlexNet(torchvision_alexnet(weights=None))
     assert [s.name for s in classifier_stages(wrapped)] == ["relu6", "relu7", "fc8"]
     assert classifier_stages(torch.nn.Linear(2, 2)) == []

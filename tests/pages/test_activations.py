@@ -23,15 +23,15 @@ def test_activations_page_shows_every_layer_and_reacts_to_widgets():
     at = on_activations()
     assert at.radio(key="activations_image_source").value == "Sample images"
     assert at.selectbox(key="activations_sample").value == "cat"
-    assert "conv1 + ReLU: 96 feature maps of 55x55" in subheaders(at)
+    assert "relu1 (conv1 + ReLU): 96 feature maps of 55x55" in subheaders(at)
     assert "untrained" in " ".join(c.value for c in at.caption)  # no predictions from an untrained model
     layer = at.selectbox(key="activations_layer")
     assert layer.options == [
-        "conv1 (before activation)", "conv1 + ReLU", "conv1 after LRN", "conv1 after pooling",
-        "conv2 (before activation)", "conv2 + ReLU", "conv2 after LRN", "conv2 after pooling",
-        "conv3 (before activation)", "conv3 + ReLU", "conv4 (before activation)", "conv4 + ReLU",
-        "conv5 (before activation)", "conv5 + ReLU", "conv5 after pooling",
-        "fc6 + ReLU", "fc7 + ReLU", "fc8: class scores (before softmax)",
+        "conv1 (before activation)", "relu1 (conv1 + ReLU)", "lrn1 (conv1 after LRN)", "pool1 (conv1 after pooling)",
+        "conv2 (before activation)", "relu2 (conv2 + ReLU)", "lrn2 (conv2 after LRN)", "pool2 (conv2 after pooling)",
+        "conv3 (before activation)", "relu3 (conv3 + ReLU)", "conv4 (before activation)", "relu4 (conv4 + ReLU)",
+        "conv5 (before activation)", "relu5 (conv5 + ReLU)", "pool5 (conv5 after pooling)",
+        "relu6 (fc6 + ReLU)", "relu7 (fc7 + ReLU)", "fc8 (class scores, before softmax)",
     ]  # fmt: skip
 
     grid = image_urls(at)[2]  # original, network input, then the layer grid
@@ -40,7 +40,7 @@ def test_activations_page_shows_every_layer_and_reacts_to_widgets():
 
     at.selectbox(key="activations_layer").set_value("pool2").run()
     assert_ran(at)
-    assert "conv2 after pooling: 256 feature maps of 13x13" in subheaders(at)
+    assert "pool2 (conv2 after pooling): 256 feature maps of 13x13" in subheaders(at)
     strongest = at.number_input(key="activations_channel").value  # the image's most active channel, not 0
     assert at.pills(key="activations_top_pick").options[0] == f"ch {strongest}"
     assert f"conv2 kernel {strongest}: its 48 input slices of 5x5 (blue < 0 < red)" in image_captions(at)
@@ -78,7 +78,7 @@ def test_activations_upload_good_and_bad_images():
     assert_ran(at)
     assert any("broken.jpg was not used" in e.value for e in at.error)
     assert image_urls(at)[:3] == shown[:3]  # the previous image stays, the page keeps working
-    assert "conv1 + ReLU: 96 feature maps of 55x55" in subheaders(at)
+    assert "relu1 (conv1 + ReLU): 96 feature maps of 55x55" in subheaders(at)
 
     at.radio(key="activations_image_source").set_value("Camera").run()
     assert_ran(at)
@@ -100,7 +100,7 @@ def test_activations_page_draws_every_layer_once_per_image(monkeypatch):
     assert len(drawn) == 15 and drawn[0] == (96, 55, 55) and drawn[-1] == (256, 6, 6)
     at.selectbox(key="activations_layer").set_value("pool5").run()
     assert_ran(at)
-    assert "conv5 after pooling: 256 feature maps of 6x6" in subheaders(at)
+    assert "pool5 (conv5 after pooling): 256 feature maps of 6x6" in subheaders(at)
     assert len(drawn) == 15
     at.radio(key="activations_normalise").set_value("shared").run()
     assert_ran(at)
@@ -112,9 +112,9 @@ def test_fully_connected_layers_of_the_untrained_model():
     at = on_activations()
     at.selectbox(key="activations_layer").set_value("relu7").run()
     assert_ran(at)
-    assert subheaders(at)[0] == "fc7 + ReLU: 4,096 units"
+    assert subheaders(at)[0] == "relu7 (fc7 + ReLU): 4,096 units"
     assert "Active units (above 0)" in metrics(at)
-    assert any("4,096 units of fc7 + ReLU" in caption for caption in image_captions(at))
+    assert any("4,096 units of relu7 (fc7 + ReLU)" in caption for caption in image_captions(at))
     assert "activations_units_chart" in chart_keys(at)
     at.selectbox(key="activations_layer").set_value("fc8").run()
     assert_ran(at)
@@ -123,7 +123,7 @@ def test_fully_connected_layers_of_the_untrained_model():
     assert any("the 20 highest of 1000 classes" in c.value for c in at.caption)
     at.selectbox(key="activations_layer").set_value("lrn2").run()
     assert_ran(at)
-    assert "conv2 after LRN: 256 feature maps of 27x27" in subheaders(at)
+    assert "lrn2 (conv2 after LRN): 256 feature maps of 27x27" in subheaders(at)
 
 
 @pytest.mark.slow

@@ -149,7 +149,7 @@ def test_top5_predictions_when_the_model_has_a_classifier(monkeypatch):
     bars = chart(at, "activations_top5")  # horizontal bars, best at the top
     assert len(bars["y"]) == 5 and all(isinstance(name, str) for name in bars["y"])
     assert sorted(bars["x"], reverse=True) in (list(bars["x"]), list(reversed(bars["x"])))
-    assert "conv1 + ReLU: 64 feature maps of 56x56" in subheaders(at)  # torchvision's conv1 pads by 2
+    assert "relu1 (conv1 + ReLU): 64 feature maps of 56x56" in subheaders(at)  # torchvision's conv1 pads by 2
     at.switch_page("pages/kernels.py").run()
     assert_ran(at)
     assert "conv1: 64 kernels of 11x11x3" in subheaders(at)  # one tower: no per-tower metrics

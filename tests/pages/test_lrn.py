@@ -19,10 +19,12 @@ def test_lrn_page_sliders_change_the_statistics():
     assert at.checkbox(key="lrn_within_towers").value is True  # the default model has two towers
     before = metrics(at)
     assert "positions whose winner changes" in before
-    assert at.selectbox(key="lrn_downstream_layer").options == ["conv3 + ReLU", "conv4 + ReLU", "conv5 + ReLU"]
+    assert at.selectbox(key="lrn_downstream_layer").options == [
+        "relu3 (conv3 + ReLU)", "relu4 (conv4 + ReLU)", "relu5 (conv5 + ReLU)"]
     captions = set(images(at))
     # The layers named as on the Activations page (explorer.activations.feature_stages).
-    assert {"conv1 + ReLU (before LRN)", "conv1 after LRN", "conv2 after LRN", "conv3 + ReLU with LRN"} <= captions
+    assert {"relu1 (conv1 + ReLU), before LRN", "lrn1 (conv1 after LRN)", "lrn2 (conv2 after LRN)",
+            "relu3 (conv3 + ReLU), with LRN"} <= captions
     assert [t.label for t in at.tabs] == ["What it does to conv1", "What it does to conv2", "Downstream",
                                           "Response curve"]
     assert any(c.value.startswith("What to notice") for c in at.caption)

@@ -33,14 +33,14 @@ def test_training_epoch_slider_changes_the_shown_epoch(tmp_path):
     assert any("At the end of epoch 2" in c.value for c in at.caption)
     shown = images(at)
     assert sorted(c.split(":")[0].split(" -")[0] for c in shown) == [
-        "conv1 + ReLU after epoch 2", "conv1 after epoch 0 (initial weights)", "conv1 after epoch 2"]
+        "conv1 after epoch 0 (initial weights)", "conv1 after epoch 2", "relu1 (conv1 + ReLU) after epoch 2"]
 
     at.select_slider(key="training_epoch").set_value(0).run()
     assert_ran(at)
     # the kernels and the activations are drawn again from the epoch-0 weights: new pictures
     again = images(at)
     assert sorted(c.split(":")[0].split(" -")[0] for c in again) == [
-        "conv1 + ReLU after epoch 0", "conv1 after epoch 0 (initial weights)"]
+        "conv1 after epoch 0 (initial weights)", "relu1 (conv1 + ReLU) after epoch 0"]
     # the epoch-0 snapshot holds initial weights, and the page says so
     assert any("Untrained: this checkpoint holds the initial weights" in i.value for i in at.info)
 
