@@ -4,8 +4,8 @@ Images are prepared as ``alexnet evaluate`` prepares them (``decode_image_file``
 centre 256x256; ``EvalPreset``: minus the mean image, centre 227x227 crop) and scored in batches, with
 a callback after each batch for a progress bar. One pass gives both the class scores (validation) and
 the fc7 vectors after the ReLU (``alexnet.neighbours``' definition, for Figure 4's neighbours).
-Results are kept on disk in ``$ALEXNET_CACHE_DIR/dashboard/``, keyed by the model's weights and the
-folder's files (names, sizes, modification times), so a restarted dashboard does not score them again.
+Results are kept on disk by ``alexnet.neighbours.folder_outputs`` (``$ALEXNET_CACHE_DIR/fc7/``, keyed by
+the model's weights and the folder's files), shared with ``alexnet neighbours`` and the export script.
 """
 
 from __future__ import annotations
@@ -20,16 +20,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from alexnet.checkpoint import atomic_save
-from alexnet.data import EvalPreset, class_names, decode_image_file, list_image_folder
+from alexnet.data import EvalPreset, class_names, list_image_folder
 from alexnet.errors import DataError
-from alexnet.neighbours import folder_digest, model_digest  # the library's key for "these files, unchanged"
-from alexnet.paths import cache_dir, data_root
+from alexnet.neighbours import BATCH, folder_outputs
+from alexnet.paths import data_root
 from alexnet.predict import Classifier
 from explorer.activations import model_lock
 from explorer.images import fixed_mean_stats
 from explorer.models import LoadedModel
-from explorer.units import classifier_outputs
 
 __all__ = [
     "DATASET",
@@ -55,8 +53,6 @@ DATA_HINT = (
     "set ALEXNET_DATA_ROOT to a folder holding imagenette/train and imagenette/val in ImageFolder layout "
     "(<class>/<image files>), e.g. the Imagenette subset described in README.md, 'Where data goes'"
 )
-OUTPUTS_FORMAT = "alexnet-explorer/dashboard-outputs/1"
-BATCH = 50
 
 Progress = Callable[[int, int], None]
 
@@ -164,17 +160,6 @@ def validation_samples(
     return found
 
 
-def _load(path: Path) -> dict[str, Any] | None:
-    if not path.is_file():
-        return None
-    try:
-        cached = torch.load(path, weights_only=True)
-    except Exception:  # noqa: BLE001 - a damaged entry is recomputed, never trusted
-        return None
-    return cached if isinstance(cached, dict) and cached.get("format") == OUTPUTS_FORMAT else None
-
-
-@torch.inference_mode()
 def score_folder(
     classifier: Classifier,
     folder: str | os.PathLike,
@@ -183,53 +168,25 @@ def score_folder(
     batch_size: int = BATCH,
     cache: bool = True,
 ) -> dict[str, Any]:
-    """Every image of an ImageFolder-layout ``folder`` through the model, in batches.
+    """Every image of an ImageFolder-layout ``folder`` through the model (``alexnet.neighbours.folder_outputs``).
 
-    Returns ``{"features": float32 (N, 4096) fc7 after ReLU, "logits": float32 (N, classes) in the
-    folder's class order, "labels": int64 (N,), "paths": [str], "classes": [folder names],
-    "class_names": [readable names]}``: the dict ``alexnet.neighbours.training_features`` returns,
-    plus the scores, so ``nearest``, ``neighbour_rows`` and ``majority_agreement`` take it as it is.
-    ``on_progress(done, total)`` is called after each batch (and once at the start with 0).
+    Returns that dict (fc7 ``features``, ``sq_norms``, ``labels``, ``paths``, ``classes``, so ``nearest``,
+    ``neighbour_rows`` and ``majority_agreement`` take it as it is) with ``logits`` reordered to the
+    folder's class order and ``class_names`` (readable names) added. ``on_progress(done, total)`` is
+    called after each batch (and once at the start with 0); a cached folder calls it never.
     """
     folder = Path(folder).expanduser().resolve()
-    classes, samples = list_image_folder(folder)
+    classes, _ = list_image_folder(folder)
     unknown = [c for c in classes if c not in classifier.classes]
     if unknown:
         raise DataError(f"{folder} has classes the model does not know: {', '.join(unknown[:3])}")
     order = [classifier.classes.index(c) for c in classes]  # the model's output for each folder class
-    files = [path for path, _ in samples]
-    path = cache_dir() / "dashboard" / f"{model_digest(classifier)}-{folder_digest(files)}.pt"
-    if cache and (hit := _load(path)) is not None:
-        return hit
     model = classifier.model
-    total = len(samples)
-    features, logits = [], []
-    if on_progress is not None:
-        on_progress(0, total)
-    for start in range(0, total, batch_size):
-        batch = torch.stack([decode_image_file(p) for p in files[start : start + batch_size]])
-        with model_lock(model):  # the model is shared: no other session's hooks may see this pass
-            pooled = model.features(classifier.preset(batch))
-        outputs = classifier_outputs(model, pooled)
-        features.append(outputs["relu7"].float())
-        logits.append(outputs["fc8"].float()[:, order])
-        if on_progress is not None:
-            on_progress(min(start + batch_size, total), total)
-    result = {
-        "format": OUTPUTS_FORMAT,
-        "features": torch.cat(features),
-        "logits": torch.cat(logits),
-        "labels": torch.tensor([label for _, label in samples], dtype=torch.int64),
-        "paths": [str(p) for p in files],
-        "classes": list(classes),
-        "class_names": [classifier.class_names[i] for i in order],
-    }
-    if cache:
-        try:
-            atomic_save(result, path)
-        except OSError:  # a read-only or full disk costs a recomputation next time, not this one
-            pass
-    return result
+    # The model is shared: no other session's capture hooks may see this pass.
+    outputs = folder_outputs(classifier, folder, on_progress=on_progress, batch_size=batch_size, cache=cache,
+                             guard=lambda: model_lock(model))
+    return {**outputs, "logits": outputs["logits"][:, order],
+            "class_names": [classifier.class_names[i] for i in order]}
 
 
 def confusion_matrix(labels: Any, predicted: Any, classes: int) -> np.ndarray:

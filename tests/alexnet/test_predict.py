@@ -99,7 +99,7 @@ def test_neighbours_finds_the_image_itself_first_and_uses_its_cache(checkpoint, 
     assert found[0]["class"] == query.parent.name
     assert [n["distance"] for n in found] == sorted(n["distance"] for n in found)
     # Second query: vectors come from the cache; decoding the folder again would be a bug.
-    monkeypatch.setattr("alexnet.neighbours.load_image_folder", lambda *a, **k: pytest.fail("recomputed"))
+    monkeypatch.setattr("alexnet.neighbours.decode_image_file", lambda *a, **k: pytest.fail("recomputed"))
     classifier = load_classifier(checkpoint)
     train = training_features(classifier, data, progress=False)
     assert train["features"].shape == (6, 4096)
