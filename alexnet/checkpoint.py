@@ -266,7 +266,7 @@ def checkpoint_from_safetensors(data: bytes, name: str = "weights.safetensors") 
     """The checkpoint dict (as ``load_checkpoint`` returns) of one ``.safetensors`` file of AlexNet weights.
 
     safetensors holds raw tensors behind a JSON header, so nothing here unpickles or runs anything.
-    Tensors are a state dict of :class:`AlexNet` (``features.conv1.weight`` ...; int8/int4 entries of
+    Tensors are a state dict of :class:`AlexNet` (``features.conv1.weight`` ...; int8/int4/int2 entries of
     :mod:`alexnet.quantize` are expanded), plus optional ``data_stats.*`` tensors. The model config is
     the header metadata's ``"config"`` (JSON) when present; otherwise it is read from the shapes
     (classes from fc8, towers from conv2's input channels) and the rest is the paper's (``ModelConfig``

@@ -1,7 +1,8 @@
-"""Weight compression for shipping a model: fp16, int8 with one scale per output row, 4-bit in groups.
+"""Weight compression for shipping a model: fp16, int8 with one scale per output row, 4- and 2-bit in groups.
 
 The fully connected layers hold 58 of the reference AlexNet's 61 million parameters, so they decide
-what the bundled model costs on disk: 233 MB in fp32, 117 MB in fp16, 55 MB in int8, 29 MB in 4-bit.
+what the bundled model costs on disk: 233 MB in fp32, 117 MB in fp16, 55 MB in int8, 29 MB in 4-bit,
+15 MB in 2-bit.
 Each scheme turns one weight tensor into a few plain tensors (safetensors stores tensors only, no
 pickle), named after the weight:
 
@@ -9,8 +10,14 @@ pickle), named after the weight:
     int8   ``NAME.int8``, ``NAME.scale``            q = round(w / s) in [-127, 127], s = max|row| / 127
     int4   ``NAME.int4``, ``NAME.scale``            groups of ``INT4_GROUP`` inputs per row, q in [-7, 7],
                                                     two values a byte (low nibble first), s = max|group| / 7
+    int2   ``NAME.int2``, ``NAME.scale``            groups of ``INT4_GROUP`` inputs, code c in 0..3 stands for
+                                                    (2c - 3) s, s = rms(group) / 2: levels +-0.5 and +-1.5
+                                                    rms, close to the best 4 levels for a Gaussian (Lloyd-Max:
+                                                    +-0.45, +-1.51); four values a byte, lowest bits first
 
-Symmetric scales keep zero exact (ReLU networks have many zero-centred weights) and need no offsets.
+Symmetric scales keep zero exact in int8 and int4 (ReLU networks have many zero-centred weights) and need
+no offsets; int2 has no zero level (four levels cannot hold zero and stay symmetric) and scales by the
+group's rms, not its maximum, so that one outlier does not push every other weight to the inner levels.
 One scale per output row (int8) or per 64 inputs (int4) follows the usual practice for linear layers
 (LLM.int8, GPTQ-style group quantisation): rows of fc6 differ in scale by 10x, groups catch outliers.
 """
@@ -20,7 +27,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-SCHEMES: tuple[str, ...] = ("fp32", "fp16", "int8", "int4")
+SCHEMES: tuple[str, ...] = ("fp32", "fp16", "int8", "int4", "int2")
 INT4_GROUP = 64  # inputs sharing one scale; 9216 and 4096 (fc6, fc7, fc8 inputs) are multiples of it
 
 
@@ -37,11 +44,18 @@ def compress(name: str, weight: Tensor, scheme: str) -> dict[str, Tensor]:
         scale = weight.abs().amax(dim=1, keepdim=True).clamp_min(1e-12) / 127
         q = torch.round(weight / scale).clamp(-127, 127).to(torch.int8)
         return {f"{name}.int8": q, f"{name}.scale": scale.squeeze(1).contiguous()}
-    if scheme == "int4":
+    if scheme in ("int4", "int2"):
         rows, cols = weight.shape
         if cols % INT4_GROUP:
-            raise ValueError(f"int4 needs a multiple of {INT4_GROUP} inputs; {name} has {cols}")
+            raise ValueError(f"{scheme} needs a multiple of {INT4_GROUP} inputs; {name} has {cols}")
         groups = weight.reshape(rows, cols // INT4_GROUP, INT4_GROUP)
+    if scheme == "int2":
+        scale = groups.pow(2).mean(dim=2, keepdim=True).sqrt().clamp_min(1e-12) / 2
+        scale = scale.half().float()  # stored in fp16: choose the codes with the scale that will be read back
+        code = torch.round((groups / scale + 3) / 2).clamp(0, 3).to(torch.uint8).reshape(rows, cols)
+        packed = code[:, 0::4] | (code[:, 1::4] << 2) | (code[:, 2::4] << 4) | (code[:, 3::4] << 6)
+        return {f"{name}.int2": packed.contiguous(), f"{name}.scale": scale.squeeze(2).half().contiguous()}
+    if scheme == "int4":
         scale = groups.abs().amax(dim=2, keepdim=True).clamp_min(1e-12) / 7
         q = (torch.round(groups / scale).clamp(-7, 7) + 8).to(torch.uint8).reshape(rows, cols)
         packed = q[:, 0::2] | (q[:, 1::2] << 4)
@@ -61,14 +75,20 @@ def decompress(entries: dict[str, Tensor], name: str) -> Tensor:
         q = torch.stack([packed & 0x0F, packed >> 4], dim=2).reshape(rows, -1).float() - 8
         scale = entries[f"{name}.scale"].float()
         return (q.reshape(rows, scale.shape[1], -1) * scale.unsqueeze(2)).reshape(rows, -1)
-    raise KeyError(f"{name} is not stored (no {name}, {name}.int8 or {name}.int4 entry)")
+    if f"{name}.int2" in entries:
+        packed = entries[f"{name}.int2"]
+        rows = packed.shape[0]
+        code = torch.stack([(packed >> shift) & 0x03 for shift in (0, 2, 4, 6)], dim=2).reshape(rows, -1).float()
+        scale = entries[f"{name}.scale"].float()
+        return ((2 * code - 3).reshape(rows, scale.shape[1], -1) * scale.unsqueeze(2)).reshape(rows, -1)
+    raise KeyError(f"{name} is not stored (no {name}, {name}.int8, {name}.int4 or {name}.int2 entry)")
 
 
 def stored_names(entries: dict[str, Tensor]) -> list[str]:
     """The weight names that ``entries`` stores, in order (``NAME.scale`` etc. folded into ``NAME``)."""
     names: dict[str, None] = {}
     for key in entries:
-        base = key.rsplit(".", 1)[0] if key.endswith((".int8", ".int4", ".scale")) else key
+        base = key.rsplit(".", 1)[0] if key.endswith((".int8", ".int4", ".int2", ".scale")) else key
         names[base] = None
     return list(names)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from alexnet.reference import REFERENCE_DIR, reference_provenance
 
 SCHEME_LABELS = {"fp32": "fp32 (as trained)", "fp16": "fp16", "int8": "int8, one scale per row",
-                 "int4": "4-bit, groups of 64"}
+                 "int4": "4-bit, groups of 64", "int2": "2-bit, groups of 64 (4 levels, rms scale)"}
 
 
 def _pct(value: float) -> str:

@@ -71,3 +71,24 @@ def test_bad_requests_say_what_is_wrong():
         compress("w", torch.zeros(2, 64), "int3")
     with pytest.raises(KeyError, match="not stored"):
         decompress({}, "w")
+
+
+def test_int2_codes_are_the_nearest_of_four_levels_at_half_and_one_and_a_half_rms(weight):
+    entries = compress("w", weight, "int2")
+    back = decompress(entries, "w")
+    groups = weight.reshape(32, -1, INT4_GROUP)
+    s = (groups.pow(2).mean(dim=2, keepdim=True).sqrt() / 2).half().float()
+    levels = torch.tensor([-3.0, -1.0, 1.0, 3.0]) * s.unsqueeze(-1)  # (32, groups, 1, 4)
+    nearest = (groups.unsqueeze(-1) - levels).abs().min(dim=-1).values
+    assert torch.allclose((back.reshape(groups.shape) - groups).abs(), nearest, atol=1e-7)
+    assert entries["w.int2"].shape == (32, weight.shape[1] // 4) and entries["w.int2"].dtype == torch.uint8
+    assert stored_bytes(entries) == weight.numel() // 4 + 2 * (weight.numel() // INT4_GROUP)
+
+
+def test_int2_packs_four_values_a_byte_lowest_bits_first():
+    # 24 weights of magnitude 1.5 and 40 of 0.5: mean square 1, so s = 0.5 and the levels are the values.
+    w = torch.tensor([-1.5, -0.5, 0.5, 1.5] + [1.5] * 22 + [0.5] * 38).unsqueeze(0)
+    entries = compress("w", w, "int2")
+    assert entries["w.scale"].item() == 0.5
+    assert entries["w.int2"][0, 0].item() == 0 | 1 << 2 | 2 << 4 | 3 << 6  # codes 0, 1, 2, 3
+    assert torch.equal(decompress(entries, "w"), w)
