@@ -56,6 +56,14 @@ DASHBOARD = ("bench_dashboard.py", (["--reps", "1", "--threads", "1"], ["switch 
 # The concurrent-uploads benchmark starts the real server and drives headless Chromium (about 30 s for two
 # tiny sessions): browser-only, skipped (saying so) where /usr/bin/chromium or Playwright is missing.
 UPLOADS = ("bench_uploads.py", (["--sessions", "2", "--side", "600", "--timeout", "240"], ["600x600 PNG", "| 2/2 "]))
+# Issue 13's two steps in the real browser (about 40 s for one repetition of each): browser-only like UPLOADS.
+BROWSER_STEPS = (
+    "bench_browser_steps.py",
+    (["--reps", "1", "--timeout", "240"],
+     [re.compile(r"\| upload -> feature maps \(Activations\)\s*\| < 1 s\s*\| [0-9.]+ s \|"),
+      re.compile(r"\| epoch slider step -> conv1 shown \(Training\)\s*\| < 0.5 s\s*\| [0-9.]+ s \|"),
+      "load average (1/5/15 min) at start"]),
+)
 
 
 def _run_script(name: str, args: list[str], monkeypatch, capsys) -> str:
@@ -73,7 +81,8 @@ def _run_script(name: str, args: list[str], monkeypatch, capsys) -> str:
 
 def test_every_script_has_a_smoke_run():
     scripts = {p.name for p in BENCHMARKS.glob("bench_*.py")}
-    assert scripts == set(SMOKE_RUNS) | {DASHBOARD[0], UPLOADS[0]}, "add new benchmark scripts to SMOKE_RUNS"
+    known = set(SMOKE_RUNS) | {DASHBOARD[0], UPLOADS[0], BROWSER_STEPS[0]}
+    assert scripts == known, "add new benchmark scripts to SMOKE_RUNS"
 
 
 @pytest.mark.parametrize("name", sorted(SMOKE_RUNS))
@@ -107,3 +116,17 @@ def test_uploads_benchmark_runs(monkeypatch, capsys):
     assert out.startswith("CPU: ") and "|---" in out
     for text in expected:
         assert text in out, f"{name}: {text!r} missing from its output"
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_browser_steps_benchmark_runs(monkeypatch, capsys):
+    if not Path("/usr/bin/chromium").is_file():
+        pytest.skip("/usr/bin/chromium not found (install it with .ci/install_browser.sh); browser-only benchmark")
+    pytest.importorskip("playwright.async_api", reason="playwright is not installed")
+    name, (args, expected) = BROWSER_STEPS
+    out = _run_script(name, args, monkeypatch, capsys)
+    assert out.startswith("CPU: ") and "|---" in out
+    for text in expected:
+        found = text.search(out) if isinstance(text, re.Pattern) else text in out
+        assert found, f"{name}: {text!r} missing from its output"
