@@ -47,8 +47,9 @@ def test_export_of_a_tiny_run(tmp_path, monkeypatch):
 
     provenance = reference_provenance(out)
     rows = {r["scheme"]: r for r in provenance["compression"]["rows"]}
-    assert list(rows) == ["fp32", "fp16", "int8", "int4"]
-    assert rows["int4"]["bytes"] < rows["int8"]["bytes"] < rows["fp16"]["bytes"] < rows["fp32"]["bytes"]
+    assert list(rows) == ["fp32", "fp16", "int8", "int4", "int2"]
+    sizes = [rows[s]["bytes"] for s in ("int2", "int4", "int8", "fp16", "fp32")]
+    assert sizes == sorted(sizes) and len(set(sizes)) == 5
     fp32 = rows["fp32"]["centre_top1"]
     chosen = rows[provenance["fc_scheme"]]
     # The rule: the smallest scheme within 0.5 points of fp32's top-1 error.
