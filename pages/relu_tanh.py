@@ -108,6 +108,10 @@ def _headline(results: dict) -> None:
     left.markdown(
         f"**What it means:** ReLU reaches 25% training error about {best['ratio_mean']:.0f} times sooner than tanh, "
         "as the paper found; that is why AlexNet uses ReLUs.")
+    why, _ = _committed("WHY_DIR")
+    sentence = why_panel.why_conclusion(why) if why is not None else None
+    if sentence:  # the lead result's caveat, from the data (details in the "Why tanh is slow" tab)
+        left.warning(f"But: {sentence} See 'Why tanh is slow'.", icon=":material/science:")
     left.caption(
         f"How it was measured: the four-layer CIFAR-10 network, ReLU at lr {best['relu_lr']:g} and tanh at lr "
         f"{best['tanh_lr']:g} ({best['condition']}), epochs until the training error "

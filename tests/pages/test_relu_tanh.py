@@ -149,8 +149,9 @@ def test_relu_tanh_page_shows_what_moves_the_ratio(tmp_path, monkeypatch, tiny_c
     assert not at.exception
 
 
-def test_relu_tanh_page_leads_with_the_best_supported_result():
+def test_relu_tanh_page_leads_with_the_best_supported_result(monkeypatch):
     # The checkout's committed results.json: tanh-lr-0.01 is where both reached 25% in all three seeds.
+    monkeypatch.setattr(relu_tanh, "WHY_DIR", relu_tanh.RESULTS_DIR / "why")  # and its committed why-study
     at = page("relu_tanh.py")
     at.run()
     assert_ran(at)
@@ -163,3 +164,6 @@ def test_relu_tanh_page_leads_with_the_best_supported_result():
     # This page trains its own networks: no notice about the sidebar's (untrained) model.
     assert not any("Untrained" in info.value for info in at.info)
 
+    # The checkout's committed why-study: its conclusion qualifies the headline, next to it.
+    warnings = [w.value for w in at.warning]
+    assert any(w.startswith("But: With unit-variance inputs") and "recipe-dependent" in w for w in warnings), warnings
