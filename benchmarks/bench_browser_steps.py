@@ -30,7 +30,6 @@ import asyncio
 import os
 import re
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -39,7 +38,7 @@ import _common
 from bench_dashboard import photo_like_jpeg
 from bench_uploads import IDLE, _idle, _open_upload, _upload, start_server
 
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, stop_server  # noqa: E402
 
 UPLOAD_TARGET_S, STEP_TARGET_S = 1.0, 0.5
 VIEWPORT = {"width": 1440, "height": 900}  # as scripts/screenshots.py
@@ -137,12 +136,7 @@ def main() -> int:
         try:
             uploads, steps, epochs, errors = asyncio.run(measure(url, jpegs, args.timeout))
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=20)
+            stop_server(proc)
     rows = []
     for name, target, times in (("upload -> feature maps (Activations)", UPLOAD_TARGET_S, uploads),
                                 ("epoch slider step -> conv1 shown (Training)", STEP_TARGET_S, steps)):

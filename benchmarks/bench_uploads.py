@@ -40,7 +40,7 @@ import numpy as np
 from PIL import Image
 
 # The browser test's way of starting and driving the app: the same Chromium, flags and health check.
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, _wait_healthy  # noqa: E402
+from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, _wait_healthy, stop_server  # noqa: E402
 
 TARGET_BYTES = 2 * 2**30
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
@@ -211,12 +211,7 @@ def main() -> int:
             hwm = _status_kib(proc.pid, "VmHWM") * 1024
         finally:
             sampler.stop()
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=20)
+            stop_server(proc)
         peak = max(hwm, sampler.peak)
         latencies = [r[0] for r in results if isinstance(r, tuple) and r[1] is None]
         failures = [r if isinstance(r, BaseException) else r[1] for r in results
