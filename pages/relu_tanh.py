@@ -85,7 +85,7 @@ def _spread_text(summary: dict) -> str:
     return f"{summary['ratio_min']:.2f}x to {summary['ratio_max']:.2f}x ({summary['seeds']} seeds)"
 
 
-def _headline(results: dict) -> None:
+def _headline(results: dict, why: dict | None) -> None:
     """The best-supported ratio, its Figure 1 in the paper's form, and one line on what it means and how."""
     best = figure1_best_supported_row(figure1_condition_rows(results))
     if best is None:  # no condition where both reached 25%: the baseline's summary (or its lower bound)
@@ -108,7 +108,6 @@ def _headline(results: dict) -> None:
     left.markdown(
         f"**What it means:** ReLU reaches 25% training error about {best['ratio_mean']:.0f} times sooner than tanh, "
         "as the paper found; that is why AlexNet uses ReLUs.")
-    why, _ = _committed("WHY_DIR")
     sentence = why_panel.why_conclusion(why) if why is not None else None
     if sentence:  # the lead result's caveat, from the data (details in the "Why tanh is slow" tab)
         left.warning(f"But: {sentence} See 'Why tanh is slow'.", icon=":material/science:")
@@ -191,7 +190,7 @@ def _show_conditions(results: dict) -> None:
         download_buttons(csv_rows=rows, name="relu_tanh_conditions")
 
 
-def _show_why() -> None:
+def _show_why(why: dict | None, problem: str | None) -> None:
     """Why tanh is slow: the ratio per condition side by side, tanh saturation per layer, one sentence from the data."""
     st.subheader("Why tanh is slow here")
     st.caption(
@@ -199,7 +198,6 @@ def _show_why() -> None:
         "epochs), under the current recipe and with the input scale or the initialisation changed. A tanh unit "
         "counts as saturated at |tanh| > 0.9, where less than a fifth of the gradient gets through."
     )
-    why, problem = _committed("WHY_DIR")
     if why is None and relu_tanh is not None and not (relu_tanh.WHY_DIR / "results.json").is_file():
         problem = f"No why-study results yet ({relu_tanh.WHY_DIR / 'results.json'} does not exist)"
     missing = why_panel.why_missing(why)
@@ -321,11 +319,12 @@ st.caption(
 )
 
 committed, problem = _committed()
+why, why_problem = _committed("WHY_DIR")  # read once: the headline's caveat and the "Why tanh is slow" tab
 if committed is None:
     st.info(f"No committed result yet: {problem}. Run the quick experiment below to see one here.",
             icon=":material/info:")
 else:
-    _headline(committed)
+    _headline(committed, why)
 
 session_runs: list[dict] = st.session_state.setdefault(SESSION_RUNS, [])
 tabs = st.tabs(["What moves the ratio", "Sweep and runs", "Why tanh is slow", "Run it yourself"])
@@ -340,7 +339,7 @@ with tabs[1]:
     else:
         _show_result(committed, "committed")
 with tabs[2]:
-    _show_why()
+    _show_why(why, why_problem)
 with tabs[3]:
     _quick_run(session_runs)
     _overlay(committed, session_runs)
