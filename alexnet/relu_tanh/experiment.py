@@ -107,7 +107,10 @@ def _run_condition(
         not reached 25% by then ("beaten": it cannot be the fastest; this saves most of a grid's CPU time).
         """
         key = _unit_key(prefix, "run", act, seed, f"{lr:g}")
-        if key in done:
+        # A rate stopped early as "beaten" in a grid and now asked for in full (e.g. the condition relu-lr-0.001)
+        # is trained again to 25% or the cap; the same seed repeats its first epochs, so the full curve replaces it.
+        wanted_in_full = beat is None and key in done and done[key].get("stopped") == "beaten"
+        if key in done and not wanted_in_full:
             step(config.max_epochs, "")
             return done[key]
         if missing is not None:

@@ -229,8 +229,10 @@ def test_full_grid_trains_every_rate_in_full_and_keeps_the_fastest(tmp_path, mon
     assert res["ratio"]["mean"] == round(5 / 3, 3) and res["ratio"]["n"] == 2
     baseline = [c for c in calls if not c[5]]
     # Every grid rate once for seed 0 (3 + 4), then seed 1 at the chosen rates; the chosen seed-0 runs are the
-    # grid's own (not trained twice). relu-lr-0.01 trains like the baseline: nothing new.
-    assert len(baseline) == 3 + 4 + 2 and len({c[:3] for c in baseline}) == len(baseline)
+    # grid's own (not trained twice). relu-lr-0.01 trains like the baseline, but its rate was stopped "beaten" in
+    # the grid, so the condition trains it again in full (to the cap), once.
+    assert len(baseline) == 3 + 4 + 2 + 1 and len({c[:3] for c in baseline}) == len(baseline) - 1
+    assert baseline[-1][:4] == ("relu", 0.01, 0, 10)
     assert all(c[4] for c in calls)  # with the mechanism record
     # ReLU: 0.003 in full (25% at epoch 3), then 0.001 and 0.01 capped at 3; tanh: 0.01 in full (8), 0.003 and
     # 0.03 capped at 8 (0.03 gets there at 5), then the extension 0.09 capped at 5.
@@ -241,6 +243,12 @@ def test_full_grid_trains_every_rate_in_full_and_keeps_the_fastest(tmp_path, mon
     assert len([c for c in calls if c[5]]) == 3 + 4
     lr_cond = next(c for c in res["conditions"] if c["name"] == "relu-lr-0.01")
     assert lr_cond["chosen_lr"] == {"relu": 0.01, "tanh": 0.03} and lr_cond["ratio"]["n"] == 0
+    relu_01 = next(r for r in lr_cond["runs"] if r["activation"] == "relu")
+    assert relu_01["stopped"] == "max_epochs" and len(relu_01["running_error"]) == 10
+    # A rerun trains nothing, and its grid shows the full run in place of the beaten one.
+    n_calls = len(calls)
+    again = run_experiment(cfg, data=data, out_dir=tmp_path, resume=True)
+    assert len(calls) == n_calls and again["sweep"]["relu"]["curves"]["0.01"]["epochs_run"] == 10
     assert res["error_measure"]["post_epoch"] == "pass after each epoch over all 64 training images"  # 64 < 1,000
     # Report-only lists every missing unit of a grid (not only the first), each once.
     saved = json.loads((tmp_path / "results.json").read_text())
