@@ -67,10 +67,10 @@ def _kernel_summary(run_dir: str, epoch: int, stamp: tuple[int, int]) -> list[di
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _curves_figure(run_dir: str, title: str, metrics_stamp: tuple[int, int], epoch: int | None):
-    # Building the three-panel plotly figure costs ~0.1 s; reruns that change neither the metrics file
-    # (its mtime and size are in the key) nor the epoch reuse it. plotly_chart only reads the figure.
-    return curves_figure(read_metrics(run_dir), title=title, mark_epoch=epoch)
+def _curves_figure(run_dir: str, title: str, metrics_stamp: tuple[int, int]):
+    # Building the three-panel plotly figure costs ~0.1 s; reruns that do not change the metrics file (its
+    # mtime and size are in the key) reuse it. plotly_chart only reads the figure.
+    return curves_figure(read_metrics(run_dir), title=title)
 
 
 def _stamp(path: Path) -> tuple[int, int]:
@@ -115,12 +115,12 @@ except ValueError as exc:
 stamp = _stamp(run_dir / METRICS_FILE)
 epochs = _epochs(str(run_dir), stamp)
 
-epoch: int | None = None
-if epochs:
-    epoch = top[1].select_slider(
-        "Epoch (conv1 as it was after this epoch; 0 = initialisation)",
-        options=epochs, value=epochs[-1], key="training_epoch",
-    )
+
+
+def _epoch_slider(key: str, label: str) -> int:
+    # One slider per tab, inside that tab's fragment: a step reruns that tab alone, not the curves or the
+    # other tab (issue 13: under 0.5 s a step). A fixed default, because a changing one would reset the widget.
+    return st.select_slider(label, options=epochs, value=epochs[-1], key=key)
 
 
 def _curves() -> None:
@@ -134,19 +134,21 @@ def _curves() -> None:
               f"{_percent(numbers['last_val_top1'])} / {_percent(numbers['last_val_top5'])}")
     best_epoch = f" (epoch {numbers['best_epoch']})" if numbers["best_epoch"] is not None else ""
     c3.metric("best validation top-1", _percent(numbers["best_val_top1"]) + best_epoch)
-    figure = _curves_figure(str(run_dir), run_label, stamp, epoch)
+    figure = _curves_figure(str(run_dir), run_label, stamp)
     st.plotly_chart(figure, key="training_curves")
     st.caption("Dashed: training set; solid: validation. Dotted verticals: the learning rate was divided "
-               "after that epoch. Red vertical: the chosen epoch. What to notice: the error drops in steps "
-               "right after each learning-rate division.")
-    download_buttons(fig=lambda: curves_matplotlib(records, title=run_label, mark_epoch=epoch),
+               "after that epoch. What to notice: the error drops in steps right after each learning-rate "
+               "division.")
+    download_buttons(fig=lambda: curves_matplotlib(records, title=run_label),
                      csv_rows=curve_rows(records), name=f"training_curves_{run_dir.name}")
 
 
+@st.fragment
 def _conv1_over_training() -> None:
     if not epochs:
         st.info("This run saved no snapshots (snapshots/epoch_NNN.pt), so there is nothing to show per epoch.")
         return
+    epoch = _epoch_slider("training_epoch", "Epoch (conv1 as it was after this epoch; 0 = initialisation)")
     record = epoch_record(records, epoch)
     if record is not None:
         st.caption(
@@ -187,13 +189,15 @@ def _conv1_over_training() -> None:
                                           help="0 = grey kernels, about 2/3 for random weights.")
 
 
+@st.fragment
 def _activations_at_epoch() -> None:
-    snapshot_path = full_snapshot(run_dir, epoch) if epochs else None
-    if snapshot_path is None:
+    if not epochs or full_snapshot(run_dir, epochs[-1]) is None:
         st.info("The bundled reference ships conv1 alone for each epoch (the whole conv stack for 40 epochs would "
                 "not fit in git), so activations per epoch are shown for your own runs only." if epochs else
                 "This run saved no snapshots, so there are no activations per epoch to show.")
         return
+    epoch = _epoch_slider("training_activations_epoch", "Epoch (the network as it was after this epoch)")
+    snapshot_path = full_snapshot(run_dir, epoch)
     try:
         snapshot = _snapshot(str(snapshot_path), f"{run_label}, epoch {epoch}", snapshot_path.stat().st_mtime_ns)
     except CheckpointError as exc:

@@ -37,10 +37,14 @@ def test_training_epoch_slider_changes_the_shown_epoch(tmp_path):
 
     at.select_slider(key="training_epoch").set_value(0).run()
     assert_ran(at)
-    # the kernels and the activations are drawn again from the epoch-0 weights: new pictures
+    # the kernels are drawn again from the epoch-0 weights; the Activations tab keeps its own epoch (its own
+    # slider, so that a step reruns one tab's fragment, not the whole page)
     again = images(at)
     assert sorted(c.split(":")[0].split(" -")[0] for c in again) == [
-        "conv1 after epoch 0 (initial weights)", "relu1 (conv1 + ReLU) after epoch 0"]
+        "conv1 after epoch 0 (initial weights)", "relu1 (conv1 + ReLU) after epoch 2"]
+    at.select_slider(key="training_activations_epoch").set_value(0).run()
+    assert_ran(at)
+    assert "relu1 (conv1 + ReLU) after epoch 0" in [c.split(":")[0] for c in images(at)]
     # the epoch-0 snapshot holds initial weights, and the page says so
     assert any("Untrained: this checkpoint holds the initial weights" in i.value for i in at.info)
 
