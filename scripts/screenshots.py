@@ -1,6 +1,7 @@
 """Screenshot every dashboard page at 1440x900 in headless Chromium; print each page's height and time to render.
 
     .venv/bin/python scripts/screenshots.py [--repeats 5] [--out docs/screenshots] [--pages lrn relu-tanh]
+    .venv/bin/python scripts/screenshots.py --repo ../before --out /tmp/before   # an older checkout, for "before"
 
 Starts `streamlit run streamlit_app.py` on a free port with this machine's settings (models, data folder),
 drives Debian's /usr/bin/chromium through Playwright (no browser is downloaded), opens each page once to warm
@@ -57,14 +58,14 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(log: Path) -> tuple[subprocess.Popen, str]:
+def start_server(log: Path, repo: Path = REPO) -> tuple[subprocess.Popen, str]:
     """The dashboard on a free local port, once it answers its health check (or SystemExit with its log)."""
     port = _port()
     command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
                "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--server.fileWatcherType", "none"]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command, cwd=repo, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while not _healthy(url):
@@ -116,7 +117,10 @@ def _visit(page, url: str, title: str) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
+    parser.add_argument("--out", type=Path, help="where the screenshots go (default: docs/screenshots; with "
+                        "--repo, a temporary folder, so an older tree never overwrites this one's)")
+    parser.add_argument("--repo", type=Path, default=REPO, help="the checkout whose streamlit_app.py is served "
+                        "(default: this one); a sibling of this one finds the same data folder")
     parser.add_argument("--repeats", type=int, default=5, help="timed visits per page (the median is reported)")
     parser.add_argument("--pages", nargs="*", help="url paths to include (default: every page)")
     args = parser.parse_args(argv)
@@ -124,12 +128,17 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{CHROMIUM} not found (install it with .ci/install_browser.sh)")
     from playwright.sync_api import sync_playwright
 
-    pages = [(url, title) for url, title in app_pages() if not args.pages or url in args.pages]
+    repo = args.repo.resolve()
+    if args.out is None:
+        args.out = REPO / "docs" / "screenshots" if repo == REPO else Path(tempfile.mkdtemp(prefix="screenshots-"))
+    all_pages = app_pages(repo / "streamlit_app.py")
+    pages = [(url, title) for url, title in all_pages if not args.pages or url in args.pages]
+    print(f"serving {repo}; screenshots to {args.out}")
     args.out.mkdir(parents=True, exist_ok=True)
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} CPU cores, load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}")
     log = Path(tempfile.mkdtemp(prefix="screenshots-")) / "streamlit.log"
-    proc, base = start_server(log)
+    proc, base = start_server(log, repo)
     heights: dict[str, int] = {}
     times: dict[str, list[float]] = {url: [] for url, _ in pages}
     first: dict[str, float] = {}
@@ -142,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             page.goto(f"{base}/")
             page.wait_for_selector('[data-testid="stSidebarNav"]')
             landing = wait_rendered(page, start)  # the default page, at the app's root
-            default_url = app_pages()[0][0]
+            default_url = all_pages[0][0]
             for url, title in pages:  # the first visit fills the caches; its time is reported apart
                 first[url] = landing if url == default_url else _visit(page, url, title)
                 page.wait_for_timeout(500)  # images and charts paint after the script ends
