@@ -22,6 +22,7 @@ from explorer.activations import (
     feature_grid,
     feature_grid_indexed,
 )
+from explorer.grids import tile_at
 from explorer.images import to_network_input
 from explorer.lrn import LRNParams, analyse_image, channel_pair
 
@@ -87,6 +88,13 @@ def draw_layer(act: np.ndarray, normalise: Normalise) -> dict[str, Any]:
     channels, _height, width = act.shape
     grid = feature_grid_indexed(act, normalise=normalise, scale=grid_scale(channels, width))
     return {"grid": grid, "shape": act.shape, "stats": channel_stats(act)}
+
+
+def grid_channel_at(shape: tuple[int, int, int], x: float, y: float) -> int | None:
+    """The channel under pixel (``x``, ``y``) of ``draw_layer``'s grid for a (C, H, W) layer; None off the maps."""
+    channels, height, width = shape
+    scale = grid_scale(channels, width)
+    return tile_at(x, y, channels, (height * scale, width * scale), pad=1)
 
 
 def channel_picture(act: np.ndarray, channel: int, target: int = ZOOM_WIDTH) -> PaletteImage:

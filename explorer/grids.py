@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["grid_shape", "tile"]
+__all__ = ["grid_shape", "tile", "tile_at"]
 
 
 def grid_shape(count: int, cols: int | None = None) -> tuple[int, int]:
@@ -35,3 +35,19 @@ def tile(tiles: np.ndarray, *, cols: int | None = None, pad: int = 1, scale: int
         .reshape(rows * (h + pad), cols * (w + pad), *colour)
     )
     return np.ascontiguousarray(canvas[: canvas.shape[0] - pad, : canvas.shape[1] - pad])
+
+
+def tile_at(x: float, y: float, count: int, tile_size: tuple[int, int], *, cols: int | None = None,
+            pad: int = 1) -> int | None:
+    """Which of ``tile``'s ``count`` images covers pixel (``x``, ``y``) of the tiled picture; None outside them.
+
+    ``tile_size`` is one image's (height, width) as drawn (after ``scale``). A click on the ``pad`` gap
+    counts for the image left of or above it (a gap is a pixel or two: a near miss, not a miss); the empty
+    cells after the last image and anything outside the picture are None.
+    """
+    rows, cols = grid_shape(count, cols)
+    h, w = tile_size
+    if x < 0 or y < 0 or x >= cols * (w + pad) - pad or y >= rows * (h + pad) - pad:
+        return None
+    index = int(y // (h + pad)) * cols + int(x // (w + pad))
+    return index if index < count else None

@@ -72,6 +72,19 @@ class ReceptiveField:
         n = self.input_size
         return Box(max(box.top, 0), max(box.left, 0), min(box.bottom, n), min(box.right, n))
 
+    def unit_at(self, y: float, x: float) -> tuple[int, int]:
+        """The unit whose field is centred nearest input pixel (``y``, ``x``): the inverse of ``box`` for a click.
+
+        Fields overlap (conv1: 11 pixels, 4 apart), so several units see a pixel; the nearest centre is the
+        one a feature map drawn over the photo shows there. Pixels beyond the outer centres give the edge units.
+        """
+        centre = self.offset + (self.size - 1) / 2
+
+        def nearest(pixel: float) -> int:
+            return min(max(round((pixel - centre) / self.jump), 0), self.side - 1)
+
+        return nearest(y), nearest(x)
+
 
 def _square(value: int | tuple[int, ...], what: str, module: nn.Module) -> int:
     """A module's int-or-pair setting as one int; non-square geometry is refused (AlexNet has none)."""

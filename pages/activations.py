@@ -6,6 +6,7 @@ import streamlit as st
 
 from explorer.activations import feature_stages
 from explorer.channel_views import CLIP_PERCENTILE, strongest_position
+from explorer.display import grid_channel_at
 from explorer.figures import BarChart, bar_chart
 from explorer.kernels import conv_shape
 from explorer.predictions import TRAINED_ON, class_score_bars, known_classes_line, top5_bars
@@ -26,6 +27,7 @@ from pages.caching import (
 from pages.state import current_model
 from pages.widgets import (
     channel_examples,
+    clickable_png,
     download_buttons,
     feature_vis_panel,
     require_image,
@@ -145,14 +147,22 @@ normalise = controls[1].radio(
 precompute_layer_views(loaded.key, digest, normalise, loaded, image)
 view = cached_layer_view(loaded.key, digest, layer, normalise, loaded, image)
 channels, height, width = view["shape"]
+channel_key, pick_key, row_key, col_key = (f"activations_{k}" for k in ("channel", "top_pick", "row", "col"))
+
+
+def _channel_clicked(x: float, y: float) -> None:
+    clicked = grid_channel_at(view["shape"], x, y)
+    if clicked is not None:
+        st.session_state[channel_key] = clicked
+
+
 st.subheader(f"{labels[layer]}: {channels} feature maps of {height}x{width}")
-show_png(
-    view["png"], caption=f"all {channels} maps of {labels[layer]}, {normalise} contrast (dark = low, yellow = high)"
-)
+clickable_png(view["png"], "activations_grid_click", _channel_clicked,
+              caption=f"all {channels} maps of {labels[layer]}, {normalise} contrast (dark = low, yellow = high), "
+              "row by row from channel 0 at the top left. Click a map to look at that channel below.")
 download_buttons(fig=view["png"], name=f"{layer}_{normalise}_maps", key="grid")
 
 st.subheader("One channel: where it fires, what drives it, what produced it")
-channel_key, pick_key, row_key, col_key = (f"activations_{k}" for k in ("channel", "top_pick", "row", "col"))
 top = cached_top_channels(loaded.key, digest, layer, TOP_CHANNELS, loaded, image)
 context = (loaded.key, digest, layer)
 if st.session_state.get("activations_channel_for") != context:  # a new image or layer: its most active channel
@@ -191,11 +201,22 @@ stats = view["stats"]
 conv = stages[layer].conv
 field = cached_fields(loaded.key, loaded).get(layer)
 over, examples, kernel = st.columns([1.15, 1, 1])
+
+
+def _position_clicked(x: float, y: float) -> None:
+    if field is not None and x < field.input_size and y < field.input_size:  # the photo, not its colour bar
+        st.session_state[row_key], st.session_state[col_key] = field.unit_at(y, x)
+
+
 with over:
     over_png = cached_map_over_photo(loaded.key, digest, layer, channel, (row, col), opacity, loaded, image)
-    where = f"unit ({row}, {col})'s {field.size}x{field.size} receptive field in red" if field else ""
-    show_png(over_png, caption=f"{layer}, channel {channel} over the photo, coloured up to its "
-             f"{CLIP_PERCENTILE}th percentile; {where}")
+    caption = f"{layer}, channel {channel} over the photo, coloured up to its {CLIP_PERCENTILE}th percentile"
+    if field is None:
+        show_png(over_png, caption=caption)
+    else:
+        clickable_png(over_png, "activations_photo_click", _position_clicked,
+                      caption=f"{caption}; unit ({row}, {col})'s {field.size}x{field.size} receptive field in red. "
+                      "Click the photo to outline the field of the unit there.")
     download_buttons(fig=over_png, name=f"{layer}_channel_{channel}", key="channel")
     numbers = st.columns(3)
     numbers[0].metric("Mean", f"{stats['mean'][channel]:.4g}")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 from PIL import Image
+from streamlit_image_coordinates import streamlit_image_coordinates
 
 from alexnet.errors import DataError
 from explorer.channel_views import top_examples_caption
@@ -28,6 +30,7 @@ from pages.state import ChosenImage, accept_image, current_image, current_model
 
 __all__ = [
     "channel_examples",
+    "clickable_png",
     "download_buttons",
     "feature_vis_panel",
     "image_picker",
@@ -173,6 +176,27 @@ def show_png(png: bytes, caption: str | None = None, width: int | str = "content
     re-encodes them as JPEG on every rerun (tens of milliseconds, and JPEG smears kernel pixels).
     """
     st.image(png, caption=caption, width=width, output_format="PNG")
+
+
+def clickable_png(png: bytes, key: str, on_pixel: Callable[[float, float], None], caption: str | None = None) -> None:
+    """PNG bytes shown at their own size (at most the column's width); a click calls ``on_pixel(x, y)`` first.
+
+    (x, y) are in the PNG's own pixels, whatever size the browser drew it at, and the call comes before the
+    rerun (a callback), so it may set other widgets' state. streamlit-image-coordinates reports the click.
+    """
+    picture = Image.open(io.BytesIO(png))
+    natural_width, natural_height = picture.size
+
+    def clicked() -> None:
+        click = st.session_state.get(key)
+        if click and click.get("width") and click.get("height"):
+            on_pixel(click["x"] * natural_width / click["width"], click["y"] * natural_height / click["height"])
+
+    # Level 1: the component re-encodes the picture; fast beats small on localhost.
+    streamlit_image_coordinates(picture, width="content", key=key, on_click=clicked, png_compression_level=1,
+                                cursor="pointer")
+    if caption:
+        st.caption(caption)
 
 
 def show_thumbnail(image: Image.Image, image_hash: str, caption: str, width: int = 260) -> None:

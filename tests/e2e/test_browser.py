@@ -170,7 +170,8 @@ def test_upload_shows_feature_maps(browser_page, app_url, tmp_path, screenshot_d
     page.get_by_text("feature maps of 55x55").first.wait_for()
     _assert_no_exception(page, "Activations after upload")
     images = page.locator('[data-testid="stImage"] img')
-    assert images.count() >= 4  # original, network input, the layer grid, channel zoom (+ kernel)
+    assert images.count() >= 3  # original, network input, kernel (+ feature visualisation button)
+    assert page.locator('iframe[src*="streamlit_image_coordinates"]').count() == 2  # the grid, the map over the photo
     page.screenshot(path=str(screenshot_dir / "activations_upload.png"), full_page=True)
 
 
@@ -186,3 +187,45 @@ def test_every_page_renders(browser_page, app_url, screenshot_dir):
         page.locator("h1").first.wait_for()
         _assert_no_exception(page, f"page {title!r}")
         page.screenshot(path=str(screenshot_dir / f"page_{url}.png"), full_page=True)
+
+
+def _click_picture(page, which: int, x: float, y: float) -> None:
+    """Click pixel (x, y) of the ``which``-th clickable picture (pages.widgets.clickable_png), in its own pixels."""
+    frame = page.frame_locator('iframe[src*="streamlit_image_coordinates"]').nth(which)
+    picture = frame.locator("img#image")
+    picture.wait_for()
+    natural, shown = picture.evaluate("img => [img.naturalWidth, img.width]")
+    picture.click(position={"x": x * shown / natural, "y": y * shown / natural})
+
+
+def _wait_value(page, selector: str, expected: str) -> None:
+    """Wait until the input ``selector`` holds ``expected``."""
+    page.wait_for_function(
+        "([s, v]) => { const e = document.querySelector(s); return e && e.value == v; }", arg=[selector, expected]
+    )
+
+
+def test_clicking_a_map_picks_its_channel_and_the_photo_picks_a_unit(browser_page, app_url):
+    """After the upload test: relu1's grid (96 maps of 55x55) and the map over the photo, clicked as a user does."""
+    from explorer.display import grid_scale
+    from explorer.grids import grid_shape
+    from explorer.receptive_field import paper_fields
+
+    page = browser_page
+    page.get_by_text("feature maps of 55x55").first.wait_for()
+    _wait_idle(page)
+    shown = page.locator('[data-testid="stNumberInput"] input').input_value()
+    channel, side = (37 if shown != "37" else 38), 55 * grid_scale(96, 55)  # not the channel already shown
+    _rows, cols = grid_shape(96)
+    _click_picture(page, 0, (channel % cols) * (side + 1) + side / 2, (channel // cols) * (side + 1) + side / 2)
+    _wait_value(page, '[data-testid="stNumberInput"] input', str(channel))
+    _wait_idle(page)
+    page.get_by_text(f"relu1, channel {channel} over the photo").first.wait_for()
+    _assert_no_exception(page, "Activations after clicking a map")
+
+    _click_picture(page, 1, 100, 60)  # photo pixel x=100, y=60: relu1 unit (14, 24), field centres 4 apart from 5
+    row, col = paper_fields()["relu1"].unit_at(60, 100)
+    assert (row, col) == (14, 24)
+    page.get_by_text(f"unit ({row}, {col})'s 11x11 receptive field in red").first.wait_for()
+    _wait_idle(page)
+    _assert_no_exception(page, "Activations after clicking the photo")

@@ -17,6 +17,7 @@ from explorer.display import (
     draw_layer,
     fit_scale,
     forward_pass,
+    grid_channel_at,
     grid_scale,
     limit_torch_threads,
     lrn_analysis,
@@ -78,6 +79,22 @@ def test_layer_grids_are_about_640_pixels_wide(shape):
     np.testing.assert_array_equal(drawn["grid"].rgb(), expected.rgb())
     for name, values in channel_stats(act).items():
         np.testing.assert_array_equal(drawn["stats"][name], values)
+
+
+@pytest.mark.parametrize("shape", [(96, 55, 55), (256, 6, 6), (384, 13, 13)])
+def test_a_click_on_the_drawn_grid_names_the_channel_drawn_there(shape):
+    # One channel lit, the rest 0, one shared scale: the pixels that differ from the all-zero layer's grid
+    # are exactly that channel's map as drawn, and a click on any of them must name it.
+    channels, height, width = shape
+    dark = draw_layer(np.zeros(shape, dtype=np.float32), "shared")["grid"].indices
+    for lit in (0, channels // 2 + 1, channels - 1):
+        act = np.zeros(shape, dtype=np.float32)
+        act[lit] = 1.0
+        ys, xs = np.nonzero(draw_layer(act, "shared")["grid"].indices != dark)
+        assert len(ys) == height * width * grid_scale(channels, width) ** 2
+        for y, x in list(zip(ys, xs, strict=True))[:: max(1, len(ys) // 50)]:
+            assert grid_channel_at(shape, x + 0.5, y + 0.5) == lit
+    assert grid_channel_at(shape, -1, 0) is None and grid_channel_at(shape, 0, 10_000) is None
 
 
 def test_shared_contrast_reaches_the_grid():

@@ -1,10 +1,10 @@
-"""explorer.grids: the one tiler, by hand, for grey tiles, RGB tiles and palette indices."""
+"""explorer.grids: the one tiler, by hand, for grey tiles, RGB tiles and palette indices, and its inverse."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from explorer.grids import grid_shape, tile
+from explorer.grids import grid_shape, tile, tile_at
 
 
 def test_tile_places_images_row_by_row():
@@ -29,3 +29,19 @@ def test_rgb_tiles_scale_and_keep_their_dtype():
     # Palette indices beyond 255 stay as they are: the tiler never narrows the dtype.
     indices = np.full((1, 2, 2), 300, dtype=np.uint16)
     assert tile(indices, pad=0).dtype == np.uint16 and (tile(indices, pad=0) == 300).all()
+
+
+def test_tile_at_finds_every_image_where_tile_drew_it():
+    # Each 3x2 image filled with its own index, scaled 2x, 4 per row, 2-pixel gaps: every drawn pixel maps back.
+    count, cols, pad = 10, 4, 2
+    tiles = np.broadcast_to(np.arange(count, dtype=np.uint16)[:, None, None], (count, 3, 2)).copy()
+    picture = tile(tiles, cols=cols, pad=pad, scale=2, fill=999)
+    for y, x in zip(*np.nonzero(picture != 999), strict=True):
+        assert tile_at(x + 0.5, y + 0.5, count, (6, 4), cols=cols, pad=pad) == picture[y, x]
+    # A gap counts for the image left of it / above it; the empty cells and the outside are None.
+    assert tile_at(4.5, 0, count, (6, 4), cols=cols, pad=pad) == 0
+    assert tile_at(0, 6.5, count, (6, 4), cols=cols, pad=pad) == 0
+    assert tile_at(2 * 6 + 1, 2 * 8 + 1, count, (6, 4), cols=cols, pad=pad) is None  # cell 10 of 12: empty
+    assert tile_at(-1, 0, count, (6, 4), cols=cols, pad=pad) is None
+    assert tile_at(picture.shape[1], 0, count, (6, 4), cols=cols, pad=pad) is None
+    assert tile_at(0, picture.shape[0], count, (6, 4), cols=cols, pad=pad) is None

@@ -45,6 +45,23 @@ def test_boxes_are_clipped_to_the_image():
         input_box("fc6", 0, 0)
 
 
+@pytest.mark.parametrize("layer", ["conv1", "pool1", "conv2", "pool2", "conv5", "pool5"])
+def test_a_click_on_a_units_field_centre_gives_that_unit(layer):
+    field = paper_fields()[layer]
+    for y in range(field.side):
+        for x in range(field.side):
+            box = field.box(y, x, clip=False)
+            assert field.unit_at((box.top + box.bottom - 1) / 2, (box.left + box.right - 1) / 2) == (y, x)
+    # Off the outer centres (the corners of the photo, beyond it): the edge units.
+    assert field.unit_at(-50, 0) == (0, 0)
+    assert field.unit_at(10_000, 226) == (field.side - 1, field.side - 1)
+
+
+def test_a_click_picks_the_nearest_centre_by_hand():
+    conv1 = paper_fields()["conv1"]  # centres at 5, 9, 13, ...: pixel 7 is between units 0 and 1 (tie: even unit)
+    assert conv1.unit_at(6.9, 7.1) == (0, 1) and conv1.unit_at(20, 3) == (4, 0)
+
+
 def test_the_field_is_where_the_gradient_is():
     """A unit's output depends on exactly the pixels of its (clipped) box: checked with autograd.
 

@@ -29,7 +29,8 @@ def test_stages_of_the_paper_network_and_of_torchvisions():
         ("fc8", "fc8 (class scores, before softmax)", 10, True),
     ]
     tanh = AlexNet(num_classes=10, activation="tanh", init=False)
-    assert [s.label for s in classifier_stages(tanh)][:2] == ["relu6 (fc6 + tanh)", "relu7 (fc7 + tanh)"]  # canonical names stay
+    # The canonical names stay; the label says what the layer computes.
+    assert [s.label for s in classifier_stages(tanh)][:2] == ["relu6 (fc6 + tanh)", "relu7 (fc7 + tanh)"]
     wrapped = TorchvisionAlexNet(torchvision_alexnet(weights=None))
     assert [s.name for s in classifier_stages(wrapped)] == ["relu6", "relu7", "fc8"]
     assert classifier_stages(torch.nn.Linear(2, 2)) == []

@@ -6,6 +6,7 @@ moving a widget changes what is shown.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,18 @@ def image_urls(at: AppTest) -> list[str]:
 
 def image_captions(at: AppTest) -> list[str]:
     return [caption for image in at.get("image") for caption in image.captions]
+
+
+def clickable_pictures(at: AppTest) -> dict[str, str]:
+    """{key: picture as a data URL} of the page's clickable pictures (pages.widgets.clickable_png).
+
+    AppTest draws no custom component and cannot click one: tests/e2e/test_browser.py clicks them in Chromium.
+    """
+    found = {}
+    for element in at.get("component_instance"):
+        args = json.loads(element.proto.json_args)
+        found[args.get("key") or element.proto.id] = args["src"]
+    return found
 
 
 def images(at: AppTest) -> dict[str, str]:

@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.pages.conftest import assert_ran, image_captions, image_urls, images, metrics, on_activations, subheaders
+from tests.pages.conftest import (
+    assert_ran,
+    clickable_pictures,
+    image_captions,
+    image_urls,
+    metrics,
+    on_activations,
+    subheaders,
+)
 from tests.pages.real_data import chart, chart_keys, reference, with_data  # noqa: F401 (fixtures)
 
 
@@ -34,9 +42,10 @@ def test_activations_page_shows_every_layer_and_reacts_to_widgets():
         "relu6 (fc6 + ReLU)", "relu7 (fc7 + ReLU)", "fc8 (class scores, before softmax)",
     ]  # fmt: skip
 
-    grid = image_urls(at)[2]  # original, network input, then the layer grid
+    grid = clickable_pictures(at)["activations_grid_click"]  # the layer's grid: click a map to pick its channel
+    assert any("Click a map to look at that channel below" in c.value for c in at.caption)
     at.radio(key="activations_normalise").set_value("shared").run()
-    assert image_urls(at)[2] != grid
+    assert clickable_pictures(at)["activations_grid_click"] != grid
 
     at.selectbox(key="activations_layer").set_value("pool2").run()
     assert_ran(at)
@@ -174,14 +183,14 @@ def test_top_channel_strip_position_sliders_and_feature_visualisation(monkeypatc
     pills.set_value(second).run()
     assert_ran(at)
     assert at.number_input(key="activations_channel").value == second
-    assert any(f"relu1, channel {second} over the photo" in c for c in image_captions(at))
+    assert any(f"relu1, channel {second} over the photo" in c.value for c in at.caption)
 
-    shown = images(at)
+    shown = clickable_pictures(at)["activations_photo_click"]
     row = at.slider(key="activations_row")
     row.set_value(0 if row.value else 1).run()
     assert_ran(at)
-    assert images(at) != shown  # the outlined receptive field moved
-    assert any("11x11 receptive field in red" in c for c in image_captions(at))
+    assert clickable_pictures(at)["activations_photo_click"] != shown  # the outlined receptive field moved
+    assert any("11x11 receptive field in red. Click the photo" in c.value for c in at.caption)
 
     assert not any("feature visualisation" in c for c in image_captions(at))
     at.button(key="activations_feature_vis").click().run()
