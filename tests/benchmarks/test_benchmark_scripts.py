@@ -56,11 +56,14 @@ DASHBOARD = ("bench_dashboard.py", (["--reps", "1", "--threads", "1"], ["switch 
 # The concurrent-uploads benchmark starts the real server and drives headless Chromium (about 30 s for two
 # tiny sessions): browser-only, skipped (saying so) where /usr/bin/chromium or Playwright is missing.
 UPLOADS = ("bench_uploads.py", (["--sessions", "2", "--side", "600", "--timeout", "240"], ["600x600 PNG", "| 2/2 "]))
-# Issue 13's two steps in the real browser (about 40 s for one repetition of each): browser-only like UPLOADS.
+# Issue 13's steps in the real browser (about 40 s for one repetition of each): browser-only like UPLOADS.
 BROWSER_STEPS = (
     "bench_browser_steps.py",
     (["--reps", "1", "--timeout", "240"],
      [re.compile(r"\| upload -> feature maps \(Activations\)\s*\| < 1 s\s*\| [0-9.]+ s \|"),
+      re.compile(r"\| channel switch: top-channels strip -> map over photo\s*\| < 0.5 s\s*\| [0-9.]+ s \|"),
+      re.compile(r"\| channel switch: click on the grid -> map over photo\s*\| < 0.5 s\s*\| [0-9.]+ s \|"),
+      re.compile(r"\| layer switch relu1 <-> relu2 -> grid shown\s*\| < 0.5 s\s*\| [0-9.]+ s \|"),
       re.compile(r"\| epoch slider step -> conv1 shown \(Training\)\s*\| < 0.5 s\s*\| [0-9.]+ s \|"),
       "load average (1/5/15 min) at start"]),
 )
