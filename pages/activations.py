@@ -134,7 +134,8 @@ def unit_layer_view(layer: str) -> None:
 
 
 if layer in units:
-    for kept in ("activations_normalise", "activations_channel", "activations_stat", "activations_opacity"):
+    for kept in ("activations_normalise", "activations_channel", "activations_stat", "activations_opacity",
+                 "activations_show_stats"):
         if kept in st.session_state:  # widgets not drawn this run would forget their value
             st.session_state[kept] = st.session_state[kept]
     unit_layer_view(layer)
@@ -240,19 +241,22 @@ with kernel:
     feature_vis_panel(loaded, conv, channel, "activations")
 
 st.subheader("Per-channel statistics")
-series = {"mean": stats["mean"], "max": stats["max"], "share of zeros": stats["zero_fraction"]}
-shown = st.radio("Statistic", list(series), horizontal=True, key="activations_stat")
-chart_args = dict(title=f"{layer}: {shown} per channel", xlabel="channel", ylabel=shown)
-st.plotly_chart(bar_chart(stats["channel"], {shown: series[shown]}, **chart_args), key="activations_stats_chart")
-download_buttons(
-    fig=lambda: BarChart(stats["channel"], {shown: series[shown]}, **chart_args).png(),
-    csv_rows={
-        "channel": stats["channel"],
-        "mean": stats["mean"],
-        "max": stats["max"],
-        "min": stats["min"],
-        "zero_fraction": stats["zero_fraction"],
-    },
-    name=f"{layer}_channel_stats",
-    key="stats",
-)
+# Off by default: the interactive chart costs the browser about 0.1 s on every rerun (a channel or layer switch
+# took 0.55 s with it, 0.43 s without: BENCHMARKS.md, row 11), and most visits do not need it.
+if st.toggle("Show every channel's mean, maximum and share of zeros as a chart", key="activations_show_stats"):
+    series = {"mean": stats["mean"], "max": stats["max"], "share of zeros": stats["zero_fraction"]}
+    shown = st.radio("Statistic", list(series), horizontal=True, key="activations_stat")
+    chart_args = dict(title=f"{layer}: {shown} per channel", xlabel="channel", ylabel=shown)
+    st.plotly_chart(bar_chart(stats["channel"], {shown: series[shown]}, **chart_args), key="activations_stats_chart")
+    download_buttons(
+        fig=lambda: BarChart(stats["channel"], {shown: series[shown]}, **chart_args).png(),
+        csv_rows={
+            "channel": stats["channel"],
+            "mean": stats["mean"],
+            "max": stats["max"],
+            "min": stats["min"],
+            "zero_fraction": stats["zero_fraction"],
+        },
+        name=f"{layer}_channel_stats",
+        key="stats",
+    )

@@ -54,6 +54,12 @@ def test_activations_page_shows_every_layer_and_reacts_to_widgets():
     assert at.pills(key="activations_top_pick").options[0] == f"ch {strongest}"
     assert f"conv2 kernel {strongest}: its 48 input slices of 5x5 (blue < 0 < red)" in image_captions(at)
 
+    # The per-channel chart is drawn only when asked for (it costs the browser about 0.1 s a rerun).
+    assert "activations_stats_chart" not in chart_keys(at)
+    at.toggle(key="activations_show_stats").set_value(True).run()
+    assert_ran(at)
+    assert "activations_stats_chart" in chart_keys(at)
+
     before = metrics(at)
     other = 200 if strongest != 200 else 201
     at.number_input(key="activations_channel").set_value(other).run()
