@@ -104,8 +104,7 @@ if not folders:
     st.stop()
 
 labels = [label for label, _ in folders]
-top = st.columns([1, 2])
-run_label = top[0].selectbox("Run", labels, key="training_run")
+run_label = st.columns([1, 2])[0].selectbox("Run", labels, key="training_run")  # a third of the width
 run_dir = Path(dict(folders)[run_label])
 try:
     records = read_metrics(run_dir)
@@ -114,7 +113,6 @@ except ValueError as exc:
     records = []
 stamp = _stamp(run_dir / METRICS_FILE)
 epochs = _epochs(str(run_dir), stamp)
-
 
 
 def _epoch_slider(key: str, label: str) -> int:
