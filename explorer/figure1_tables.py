@@ -118,7 +118,8 @@ def figure1_condition_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
 
     Each row: the learning rates used, epochs to 25% per seed for ReLU and tanh (None where a run ended
     above 25%), the tanh/ReLU ratio over the seeds where both got there, and otherwise the smallest
-    lower bound (tanh stopped above 25%: the ratio is at least its epochs + 1 over ReLU's).
+    lower bound (tanh stopped above 25%: the ratio is at least its epochs + 1 over ReLU's) or the largest
+    upper bound (ReLU stopped above 25%: at most tanh's epochs over ReLU's + 1).
     """
     groups = [("baseline", "the sweep's choices", results)] + [
         (c.get("name"), c.get("note", ""), c) for c in results.get("conditions") or []]
@@ -127,6 +128,7 @@ def figure1_condition_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
         runs = group.get("runs") or []
         for measure, ratio in (group.get("ratio_by_measure") or {}).items():
             lower = (ratio.get("lower_bound_per_seed") or {}).values()
+            upper = (ratio.get("upper_bound_per_seed") or {}).values()
             rows.append({
                 "condition": name,
                 "note": note,
@@ -140,6 +142,7 @@ def figure1_condition_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "ratio_max": ratio.get("max"),
                 "seeds_both_reached": ratio.get("n") or 0,
                 "ratio_at_least": min(lower) if lower else None,
+                "ratio_at_most": max(upper) if upper else None,
             })
     return rows
 
@@ -164,6 +167,9 @@ def summary_line(results: dict, ratio: dict | None = None) -> str:
         lower = ratio.get("lower_bound_per_seed") or {}
         if lower:
             return f"{tag}tanh not at 25% yet: ratio > {min(lower.values()):.2f}x ({len(lower)} seed(s))"
+        upper = ratio.get("upper_bound_per_seed") or {}
+        if upper:
+            return f"{tag}ReLU not at 25%: ratio < {max(upper.values()):.2f}x ({len(upper)} seed(s))"
         return f"{tag}tanh/ReLU ratio: not reached by both"
     seeds = "1 seed" if ratio["n"] == 1 else f"{ratio['n']} seeds"
     return (f"{tag}tanh/ReLU epochs to 25%: {ratio['mean']:.2f}x (range {ratio['min']:.2f}-{ratio['max']:.2f}, "

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from alexnet.relu_tanh.config import SATURATED, WHY_CONDITIONS, WHY_FULL_GRID
+from alexnet.relu_tanh.config import CHOICE_ONLY_FIELDS, SATURATED, WHY_CONDITIONS, WHY_FULL_GRID
 from explorer.figure1 import decision_measure, figure1_condition_rows
 
 __all__ = [
@@ -48,22 +48,27 @@ def _groups(results: dict) -> list[tuple[str, dict]]:
 
 def why_ratio_rows(results: dict) -> list[dict[str, Any]]:
     """One row per condition (the current recipe first) under the deciding measure: ``ratio`` is the mean over
-    seeds where both reached 25%, else the lower bound (``lower_bound`` True: tanh stopped above 25%)."""
+    seeds where both reached 25%, else a bound: ``bound`` "lower" (tanh stopped above 25%: at least) or
+    "upper" (ReLU stopped above 25%: at most); None for a measured ratio or none at all."""
     measure = decision_measure(results)
     rows = []
     for row in figure1_condition_rows(results):
         if row["measure"] != measure:
             continue
-        measured = row["ratio_mean"] is not None
-        value = row["ratio_mean"] if measured else row["ratio_at_least"]
+        if row["ratio_mean"] is not None:
+            value, bound = row["ratio_mean"], None
+        elif row["ratio_at_least"] is not None:
+            value, bound = row["ratio_at_least"], "lower"
+        else:
+            value, bound = row["ratio_at_most"], None if row["ratio_at_most"] is None else "upper"
         note = BASELINE_NOTE if row["condition"] == "baseline" else row["note"]
-        rows.append({"label": _label(row["condition"]), **row, "note": note, "ratio": value,
-                     "lower_bound": None if value is None else not measured})
+        rows.append({"label": _label(row["condition"]), **row, "note": note, "ratio": value, "bound": bound})
     return rows
 
 
 def _ratio_text(row: dict) -> str:
-    return f"more than {row['ratio']:.1f}x" if row["lower_bound"] else f"{row['ratio']:.1f}x"
+    words = {"lower": "more than ", "upper": "less than "}.get(row["bound"], "")
+    return f"{words}{row['ratio']:.1f}x"
 
 
 # --- the mechanism record -----------------------------------------------------------------------------------
@@ -89,12 +94,20 @@ class MechanismCurve:
 
 
 def why_mechanism_curves(results: dict) -> list[MechanismCurve]:
-    """Each condition's ReLU and tanh run at its chosen rates that carries a mechanism record (first such seed)."""
+    """Each condition's ReLU and tanh run at its chosen rates that carries a mechanism record (first such seed).
+
+    A condition that only changes which rate is used ("ReLU at lr 0.01": ``overrides`` of choice-only fields)
+    trains exactly as the current recipe does, so its run at the current recipe's rate and seed is that same run:
+    it is left out rather than drawn again over the first.
+    """
     curves = []
+    baseline = {(r.get("activation"), r.get("lr"), r.get("seed")) for r in results.get("runs") or []}
     for name, group in _groups(results):
+        overrides = set(group.get("overrides") or {}) if name != "baseline" else set()
+        same_training = bool(overrides) and overrides <= set(CHOICE_ONLY_FIELDS)
         for act in ("relu", "tanh"):
             run = next((r for r in group.get("runs") or [] if r.get("activation") == act and r.get("mechanism")), None)
-            if run is None:
+            if run is None or same_training and (act, run.get("lr"), run.get("seed")) in baseline:
                 continue
             m = run["mechanism"]
             curves.append(MechanismCurve(name, act, run.get("seed", 0), run.get("lr"), list(m.get("epochs") or []),
@@ -137,9 +150,9 @@ def why_missing(results: dict | None) -> list[str]:
             lines.append(f"{_label(parts[0])}: {parts[2]} at lr {parts[4]} (seed {parts[3]})")
         elif len(parts) == 4:
             lines.append(f"{_label(parts[0])}: {parts[2]} sweep at lr {parts[3]}")
-    recorded = {(c.condition, c.activation) for c in why_mechanism_curves(results)}
     for name, group in _groups(results):
-        if any(r.get("activation") == "tanh" for r in group.get("runs") or []) and (name, "tanh") not in recorded:
+        tanh_runs = [r for r in group.get("runs") or [] if r.get("activation") == "tanh"]
+        if tanh_runs and not any(r.get("mechanism") for r in tanh_runs):
             lines.append(f"{_label(name)}: its tanh run has no saturation record (made before the record existed)")
     return lines
 
@@ -157,12 +170,12 @@ def why_conclusion(results: dict) -> str | None:
     b, u = base["ratio"], unit["ratio"]
     # The mechanism is named only where the record shows it: far more conv1 saturation under the current recipe.
     saturation_explains = None not in sat and sat[0] - sat[1] >= 0.3
-    if not unit["lower_bound"] and u <= 0.5 * b:
+    if unit["bound"] != "lower" and u <= 0.5 * b:
         return (f"With unit-variance inputs and N(0, 0.01) weights tanh needs {_ratio_text(unit)} ReLU's epochs to "
                 f"25% instead of {_ratio_text(base)}{why}: the paper's 6x is recipe-dependent"
                 + (", a matter of saturated tanh units more than of the activation itself." if saturation_explains
                    else "."))
-    if not base["lower_bound"] and (unit["lower_bound"] and u >= 0.75 * b or abs(u - b) <= 0.25 * b):
+    if base["bound"] is None and (unit["bound"] == "lower" and u >= 0.75 * b or abs(u - b) <= 0.25 * b):
         return (f"The ratio barely moves with the input scale: {_ratio_text(base)} with the current recipe, "
                 f"{_ratio_text(unit)} with unit-variance inputs{why}; tanh's slowness here is not an artefact of "
                 "the input scale.")
@@ -173,18 +186,22 @@ def why_conclusion(results: dict) -> str | None:
 # --- figures ------------------------------------------------------------------------------------------------
 
 
-def _bars(rows: list[dict]) -> tuple[list[str], list[float], list[str]]:
+BOUND_KINDS = {None: "both at 25%", "lower": "lower bound: tanh not at 25%", "upper": "upper bound: ReLU not at 25%"}
+BOUND_COLOURS = {None: "#1f4e9c", "lower": "#bbbbbb", "upper": "#e8a33d"}  # the PNG's bars (plotly picks its own)
+
+
+def _bars(rows: list[dict]) -> tuple[list[str], list[float], list[str | None]]:
     shown = [r for r in rows if r["ratio"] is not None]
-    kinds = ["lower bound: tanh not at 25%" if r["lower_bound"] else "both at 25%" for r in shown]
-    return [r["label"] for r in shown], [r["ratio"] for r in shown], kinds
+    return [r["label"] for r in shown], [r["ratio"] for r in shown], [r["bound"] for r in shown]
 
 
 def why_ratio_figure(rows: list[dict]) -> Any:
     """Plotly bars: tanh/ReLU epochs to 25% per condition (lower bounds marked), and the paper's 6x."""
     from explorer.figures import bar_chart
 
-    x, y, kinds = _bars(rows)
-    fig = bar_chart(x, {"tanh / ReLU": y}, colour=kinds, title="tanh / ReLU epochs to 25% per condition",
+    x, y, bounds = _bars(rows)
+    fig = bar_chart(x, {"tanh / ReLU": y}, colour=[BOUND_KINDS[b] for b in bounds],
+                    title="tanh / ReLU epochs to 25% per condition",
                     ylabel="ratio (x)")
     fig.add_hline(y=PAPER_RATIO, line={"dash": "dot", "color": "gray"}, annotation_text="paper: 6x",
                   annotation_font_size=14)
@@ -239,13 +256,14 @@ def why_figure(results: dict) -> Any:
     rows, curves = why_ratio_rows(results), why_mechanism_curves(results)
     fig = Figure(figsize=(13, 4), dpi=110)
     ax1, ax2, ax3 = fig.subplots(1, 3)
-    x, y, kinds = _bars(rows)
-    ax1.bar(range(len(x)), y, color=["#bbbbbb" if k.startswith("lower") else "#1f4e9c" for k in kinds])
-    ticks = [f"{lab} (>)" if k.startswith("lower") else lab for lab, k in zip(x, kinds, strict=True)]
-    ax1.set_xticks(range(len(x)), ticks, rotation=20, ha="right", fontsize=8)
+    x, y, bounds = _bars(rows)
+    ax1.bar(range(len(x)), y, color=[BOUND_COLOURS[b] for b in bounds])
+    marks = {None: "", "lower": " (>)", "upper": " (<)"}
+    ax1.set_xticks(range(len(x)), [f"{lab}{marks[b]}" for lab, b in zip(x, bounds, strict=True)], rotation=20,
+                   ha="right", fontsize=8)
     ax1.axhline(PAPER_RATIO, color="0.4", ls=":", lw=0.8)
     ax1.set_ylabel("tanh / ReLU epochs to 25%")
-    ax1.set_title("ratio per condition (grey: lower bound)", fontsize=9)
+    ax1.set_title("ratio per condition (grey: at least; orange: at most)", fontsize=9)
     colours = _colours(curves)
     for c in curves:
         if c.activation == "tanh" and "conv1" in c.saturated:

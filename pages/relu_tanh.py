@@ -170,7 +170,8 @@ def _show_conditions(results: dict) -> None:
         return
     rows = figure1_condition_rows(results)
     st.caption("The same experiment rerun with one thing changed. `ratio_at_least` is a lower bound where tanh "
-               "stopped above 25% (at the epoch cap, or interrupted): tanh needs more than its epochs so far.")
+               "stopped above 25% (at the epoch cap, or interrupted): tanh needs more than its epochs so far; "
+               "`ratio_at_most` an upper bound where ReLU did.")
     best = figure1_best_supported_row(rows)
     names = list(dict.fromkeys(row["condition"] for row in rows))
     left, right = st.columns(2)
@@ -218,7 +219,8 @@ def _show_why(why: dict | None, problem: str | None) -> None:
     rows = why_panel.why_ratio_rows(why)
     left, right = st.columns([2, 3])
     left.plotly_chart(why_panel.why_ratio_figure(rows), key="relu_tanh_why_ratio")
-    left.caption("What to notice: which conditions bring the ratio down towards 1 (grey bars are lower bounds).")
+    left.caption("What to notice: which conditions bring the ratio down towards 1 (a bar coloured as a bound: tanh "
+                 "or ReLU never reached 25%, so the ratio is at least or at most that).")
     curves = why_panel.why_mechanism_curves(why)
     if curves:
         right.plotly_chart(why_panel.why_mechanism_figure(curves), key="relu_tanh_why_mechanism")
@@ -226,8 +228,10 @@ def _show_why(why: dict | None, problem: str | None) -> None:
                       "is slow.")
     else:
         right.info("No saturation record in these runs yet.")
-    columns = ("label", "relu_lr", "tanh_lr", "relu_epochs_to_25", "tanh_epochs_to_25", "ratio", "lower_bound", "note")
-    st.dataframe([{k: row[k] for k in columns} for row in rows], hide_index=True)
+    columns = ("label", "relu_lr", "tanh_lr", "relu_epochs_to_25", "tanh_epochs_to_25", "ratio", "bound", "note")
+    shown = {"lower": "at least", "upper": "at most"}
+    st.dataframe([{k: shown.get(row[k], "") if k == "bound" else row[k] for k in columns} for row in rows],
+                 hide_index=True)
     download_buttons(fig=lambda: why_panel.why_figure(why), csv_rows=why_panel.why_mechanism_rows(why),
                      name="relu_tanh_why")
 

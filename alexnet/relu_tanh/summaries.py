@@ -117,4 +117,13 @@ def ratio(runs: list[dict], measure: str, activations: tuple[str, ...]) -> dict:
                 t["epochs_to_25"][measure] is None and not t.get("diverged"):
             lower[str(r["seed"])] = round((len(t["running_error"]) + 1) / r["epochs_to_25"][measure], 3)
     out["lower_bound_per_seed"] = lower
+    # The other way round (ReLU at a poor rate, or stalled): tanh reached 25% and ReLU had not when its run
+    # ended, so the ratio is at most tanh's epochs / (ReLU's epochs so far + 1).
+    upper = {}
+    for r in runs:
+        t = next((x for x in runs if x["activation"] == "tanh" and x["seed"] == r["seed"]), None)
+        if r["activation"] == "relu" and t is not None and t["epochs_to_25"][measure] and \
+                r["epochs_to_25"][measure] is None and not r.get("diverged"):
+            upper[str(r["seed"])] = round(t["epochs_to_25"][measure] / (len(r["running_error"]) + 1), 3)
+    out["upper_bound_per_seed"] = upper
     return out

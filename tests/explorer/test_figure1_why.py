@@ -20,13 +20,13 @@ from explorer.figure1_why import (
 from tests.alexnet.relu_tanh.synthetic import synthetic_results, synthetic_why_results
 
 
-def test_ratio_rows_give_each_condition_its_ratio_or_lower_bound():
+def test_ratio_rows_give_each_condition_its_ratio_or_a_bound():
     rows = why_ratio_rows(synthetic_why_results())
-    assert [(r["condition"], r["label"], r["ratio"], r["lower_bound"]) for r in rows] == [
-        ("baseline", "current recipe", 7.0, False), ("unit-variance-input", "unit-variance input", 1.5, False),
-        ("pytorch-init", "PyTorch init", 5.5, True),  # tanh at 30% after 10 epochs: (10 + 1) / 2
-        ("init-x10", "init x10", 4.0, False), ("relu-lr-0.001", "ReLU at lr 0.001", 3.5, False),
-        ("relu-lr-0.01", "ReLU at lr 0.01", 7.0, False)]
+    assert [(r["condition"], r["label"], r["ratio"], r["bound"]) for r in rows] == [
+        ("baseline", "current recipe", 7.0, None), ("unit-variance-input", "unit-variance input", 1.5, None),
+        ("pytorch-init", "PyTorch init", 5.5, "lower"),  # tanh at 30% after 10 epochs: (10 + 1) / 2
+        ("init-x10", "init x10", 4.0, None), ("relu-lr-0.001", "ReLU at lr 0.001", 3.5, None),
+        ("relu-lr-0.01", "ReLU at lr 0.01", 0.667, "upper")]  # ReLU not at 25% in 20 epochs: 14 / (20 + 1)
     assert rows[0]["note"].startswith("the current recipe") and rows[1]["note"] == "unit-variance-input note"
 
 
@@ -67,7 +67,9 @@ def test_missing_lists_absent_runs_conditions_and_records():
 def test_mechanism_curves_and_rows():
     curves = why_mechanism_curves(synthetic_why_results())
     assert [(c.condition, c.activation) for c in curves][:2] == [("baseline", "relu"), ("baseline", "tanh")]
-    assert len(curves) == 12
+    # The two "ReLU at lr ..." conditions keep the current recipe's tanh run (choice-only overrides): shown once.
+    assert len(curves) == 10 and ("relu-lr-0.01", "tanh") not in {(c.condition, c.activation) for c in curves}
+    assert ("relu-lr-0.01", "relu") in {(c.condition, c.activation) for c in curves}
     tanh = curves[1]
     assert tanh.epochs[0] == 0 and tanh.saturated_after("conv1", 1) == 0.97
     assert tanh.saturated_after("conv1", 99) is None
@@ -84,16 +86,16 @@ def test_figures_draw_bars_saturation_and_weight_scale(tmp_path):
     results = synthetic_why_results()
     bars = why_ratio_figure(why_ratio_rows(results))
     assert [(t.name, list(t.x)) for t in bars.data] == [
-        ("both at 25%", ["current recipe", "unit-variance input", "init x10", "ReLU at lr 0.001", "ReLU at lr 0.01"]),
-        ("lower bound: tanh not at 25%", ["PyTorch init"])]
+        ("both at 25%", ["current recipe", "unit-variance input", "init x10", "ReLU at lr 0.001"]),
+        ("lower bound: tanh not at 25%", ["PyTorch init"]), ("upper bound: ReLU not at 25%", ["ReLU at lr 0.01"])]
     assert any(shape.y0 == 6.0 for shape in bars.layout.shapes)  # the paper's 6x
     mech = why_mechanism_figure(why_mechanism_curves(results))
     assert [a.text for a in mech.layout.annotations][:4] == [
         "conv1: tanh units with |tanh| > 0.9", "conv2: tanh units with |tanh| > 0.9",
         "conv3: tanh units with |tanh| > 0.9", "conv1 weight std"]
-    assert len(mech.data) == 6 * 3 + 12  # 3 layers per tanh run, conv1 weight std per run
+    assert len(mech.data) == 4 * 3 + 10  # 3 layers per tanh run, conv1 weight std per run
     fig = why_figure(results)
-    assert len(fig.axes) == 3 and len(fig.axes[1].lines) == 6 and len(fig.axes[2].lines) == 12
+    assert len(fig.axes) == 3 and len(fig.axes[1].lines) == 4 and len(fig.axes[2].lines) == 10
     written = write_figures(results, tmp_path)
     assert written["why_png"].name == "why.png" and written["why_png"].read_bytes()[:4] == b"\x89PNG"
 

@@ -80,8 +80,8 @@ def test_relu_tanh_page_why_panel_draws_ratios_saturation_and_the_sentence(tmp_p
     table = at.dataframe[0].value
     assert list(table["label"]) == ["current recipe", "unit-variance input", "PyTorch init", "init x10",
                                     "ReLU at lr 0.001", "ReLU at lr 0.01"]
-    assert list(table["ratio"]) == [7.0, 1.5, 5.5, 4.0, 3.5, 7.0]
-    assert list(table["lower_bound"]) == [False, False, True, False, False, False]
+    assert list(table["ratio"]) == [7.0, 1.5, 5.5, 4.0, 3.5, 0.667]
+    assert list(table["bound"]) == ["", "", "at least", "", "", "at most"]
     # A partial file: the panel draws what is there and lists what is not.
     partial = synthetic_why_results()
     partial["conditions"] = partial["conditions"][:1]

@@ -52,11 +52,14 @@ def mechanism_record(act: str, epochs: int, conv1_saturated: float) -> dict:
             "weight_std": {k: [1e-4 * (1 + i) for i in range(epochs + 1)] for k in ("conv1", "conv2", "conv3", "fc")}}
 
 
-def why_group(name: str, relu_reach: int, tanh_reach: int | None, tanh_epochs: int, saturated: float,
-              mechanism: bool = True) -> dict:
-    """One condition of a why-study: ReLU at 0.003 reaching 25% at ``relu_reach``, tanh at 0.01 at ``tanh_reach``."""
+def why_group(name: str, relu_reach: int | None, tanh_reach: int | None, tanh_epochs: int, saturated: float,
+              mechanism: bool = True, relu_epochs: int | None = None) -> dict:
+    """One condition of a why-study: ReLU at 0.003 (or the rate a "relu-lr-<rate>" name fixes) reaching 25% at
+    ``relu_reach`` (None: not in ``relu_epochs``), tanh at 0.01 at ``tanh_reach``."""
     runs = []
-    plan = (("relu", relu_reach, relu_reach + 1, 0.003), ("tanh", tanh_reach, tanh_epochs, 0.01))
+    relu_epochs = relu_reach + 1 if relu_epochs is None else relu_epochs
+    relu_lr = float(name.split("-lr-")[1]) if name.startswith("relu-lr-") else 0.003  # "relu-lr-0.01": ReLU at 0.01
+    plan = (("relu", relu_reach, relu_epochs, relu_lr), ("tanh", tanh_reach, tanh_epochs, 0.01))
     for act, reach, epochs, lr in plan:
         errs = _errors(reach, epochs)
         row = make_run(act, 0, errs)
@@ -65,7 +68,9 @@ def why_group(name: str, relu_reach: int, tanh_reach: int | None, tanh_epochs: i
         if mechanism:
             row["mechanism"] = mechanism_record(act, epochs, saturated)
         runs.append(row)
-    return {"name": name, "note": f"{name} note", "runs": runs, "chosen_lr": {"relu": 0.003, "tanh": 0.01},
+    overrides = {"fixed_lr": [["relu", relu_lr]]} if name.startswith("relu-lr-") else {"init": name}
+    return {"name": name, "note": f"{name} note", "overrides": overrides, "runs": runs,
+            "chosen_lr": {"relu": relu_lr, "tanh": 0.01},
             "sweep": {}, "ratio": _ratio(runs, "running", ACTIVATIONS),
             "ratio_by_measure": {m: _ratio(runs, m, ACTIVATIONS) for m in MEASURES}}
 
@@ -73,13 +78,13 @@ def why_group(name: str, relu_reach: int, tanh_reach: int | None, tanh_epochs: i
 def synthetic_why_results(unit_variance_tanh: int = 3, mechanism: bool = True) -> dict:
     """A finished why-study: current recipe 14/2 = 7x (conv1 97% saturated), unit-variance-input
     ``unit_variance_tanh``/2 (1% saturated), pytorch-init tanh never at 25% in 10 epochs (> 5.5x), init-x10 12/3,
-    ReLU at 0.001 14/4 and at 0.01 14/2."""
+    ReLU at 0.001 14/4 and at 0.01 never at 25% in 20 epochs (< 14/21)."""
     base = why_group("baseline", 2, 14, 15, 0.97, mechanism)
     base.pop("name")
     base.pop("note")
     conditions = [why_group("unit-variance-input", 2, unit_variance_tanh, unit_variance_tanh + 1, 0.01, mechanism),
                   why_group("pytorch-init", 2, None, 10, 0.99, mechanism), why_group("init-x10", 3, 12, 13, 0.9),
-                  why_group("relu-lr-0.001", 4, 14, 15, 0.97), why_group("relu-lr-0.01", 2, 14, 15, 0.97)]
+                  why_group("relu-lr-0.001", 4, 14, 15, 0.97), why_group("relu-lr-0.01", None, 14, 15, 0.97, relu_epochs=20)]
     return {"format": RESULTS_FORMAT, "status": "complete", "config": json.loads(json.dumps(why_config().to_dict())),
             "data": {"train_images": 50000}, "error_measure": {"decision": "running"}, "missing_units": [],
             **base, "conditions": conditions}
