@@ -84,7 +84,8 @@ def synthetic_why_results(unit_variance_tanh: int = 3, mechanism: bool = True) -
     base.pop("note")
     conditions = [why_group("unit-variance-input", 2, unit_variance_tanh, unit_variance_tanh + 1, 0.01, mechanism),
                   why_group("pytorch-init", 2, None, 10, 0.99, mechanism), why_group("init-x10", 3, 12, 13, 0.9),
-                  why_group("relu-lr-0.001", 4, 14, 15, 0.97), why_group("relu-lr-0.01", None, 14, 15, 0.97, relu_epochs=20)]
+                  why_group("relu-lr-0.001", 4, 14, 15, 0.97),
+                  why_group("relu-lr-0.01", None, 14, 15, 0.97, relu_epochs=20)]
     return {"format": RESULTS_FORMAT, "status": "complete", "config": json.loads(json.dumps(why_config().to_dict())),
             "data": {"train_images": 50000}, "error_measure": {"decision": "running"}, "missing_units": [],
             **base, "conditions": conditions}
