@@ -206,12 +206,15 @@ def _wait_value(page, selector: str, expected: str) -> None:
 
 
 def test_clicking_a_map_picks_its_channel_and_the_photo_picks_a_unit(browser_page, app_url):
-    """After the upload test: relu1's grid (96 maps of 55x55) and the map over the photo, clicked as a user does."""
+    """The default sample's relu1 grid (96 maps of 55x55) and its map over the photo, clicked as a user does."""
     from explorer.display import grid_scale
     from explorer.grids import grid_shape
     from explorer.receptive_field import paper_fields
 
     page = browser_page
+    page.goto(f"{app_url}/activations")
+    page.get_by_role("heading", name="Activations").wait_for()
+    _wait_idle(page)
     page.get_by_text("feature maps of 55x55").first.wait_for()
     _wait_idle(page)
     shown = page.locator('[data-testid="stNumberInput"] input').input_value()
