@@ -112,8 +112,7 @@ async def channel_by_pill(page) -> float:
 async def channel_by_map(page, rep: int) -> float | None:
     """Seconds from a click on another map of the layer's grid until its map over the photo is shown (None:
     the page's grid is not clickable, as before session 5)."""
-    from explorer.display import grid_scale
-    from explorer.grids import grid_shape
+    from explorer.display import grid_channel_centre
 
     if not await page.locator(PICTURE).count():
         return None
@@ -121,10 +120,7 @@ async def channel_by_map(page, rep: int) -> float | None:
     current = int(await page.locator('[data-testid="stNumberInput"] input').input_value())
     channel = (17 + 7 * rep) % channels
     channel = channel if channel != current else (channel + 1) % channels
-    _, cols = grid_shape(channels)
-    scale = grid_scale(channels, width)
-    x = (channel % cols) * (width * scale + 1) + width * scale / 2
-    y = (channel // cols) * (height * scale + 1) + height * scale / 2
+    x, y = grid_channel_centre((channels, height, width), channel)
     picture = page.frame_locator(PICTURE).first.locator("img#image")
     natural, shown = await picture.evaluate("img => [img.naturalWidth, img.width]")
     began = time.perf_counter()

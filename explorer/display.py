@@ -22,7 +22,7 @@ from explorer.activations import (
     feature_grid,
     feature_grid_indexed,
 )
-from explorer.grids import tile_at
+from explorer.grids import grid_shape, tile_at
 from explorer.images import to_network_input
 from explorer.lrn import LRNParams, analyse_image, channel_pair
 
@@ -95,6 +95,15 @@ def grid_channel_at(shape: tuple[int, int, int], x: float, y: float) -> int | No
     channels, height, width = shape
     scale = grid_scale(channels, width)
     return tile_at(x, y, channels, (height * scale, width * scale), pad=1)
+
+
+def grid_channel_centre(shape: tuple[int, int, int], channel: int) -> tuple[float, float]:
+    """(x, y) of the centre of ``channel``'s map in ``draw_layer``'s grid: where to click to pick it."""
+    channels, height, width = shape
+    scale = grid_scale(channels, width)
+    cols = grid_shape(channels)[1]
+    return ((channel % cols) * (width * scale + 1) + width * scale / 2,
+            (channel // cols) * (height * scale + 1) + height * scale / 2)
 
 
 def channel_picture(act: np.ndarray, channel: int, target: int = ZOOM_WIDTH) -> PaletteImage:

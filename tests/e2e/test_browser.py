@@ -207,8 +207,7 @@ def _wait_value(page, selector: str, expected: str) -> None:
 
 def test_clicking_a_map_picks_its_channel_and_the_photo_picks_a_unit(browser_page, app_url):
     """The default sample's relu1 grid (96 maps of 55x55) and its map over the photo, clicked as a user does."""
-    from explorer.display import grid_scale
-    from explorer.grids import grid_shape
+    from explorer.display import grid_channel_centre
     from explorer.receptive_field import paper_fields
 
     page = browser_page
@@ -218,9 +217,8 @@ def test_clicking_a_map_picks_its_channel_and_the_photo_picks_a_unit(browser_pag
     page.get_by_text("feature maps of 55x55").first.wait_for()
     _wait_idle(page)
     shown = page.locator('[data-testid="stNumberInput"] input').input_value()
-    channel, side = (37 if shown != "37" else 38), 55 * grid_scale(96, 55)  # not the channel already shown
-    _rows, cols = grid_shape(96)
-    _click_picture(page, 0, (channel % cols) * (side + 1) + side / 2, (channel // cols) * (side + 1) + side / 2)
+    channel = 37 if shown != "37" else 38  # not the channel already shown
+    _click_picture(page, 0, *grid_channel_centre((96, 55, 55), channel))
     _wait_value(page, '[data-testid="stNumberInput"] input', str(channel))
     _wait_idle(page)
     page.get_by_text(f"relu1, channel {channel} over the photo").first.wait_for()

@@ -18,6 +18,7 @@ from explorer.display import (
     fit_scale,
     forward_pass,
     grid_channel_at,
+    grid_channel_centre,
     grid_scale,
     limit_torch_threads,
     lrn_analysis,
@@ -95,6 +96,7 @@ def test_a_click_on_the_drawn_grid_names_the_channel_drawn_there(shape):
         for y, x in list(zip(ys, xs, strict=True))[:: max(1, len(ys) // 50)]:
             assert grid_channel_at(shape, x + 0.5, y + 0.5) == lit
     assert grid_channel_at(shape, -1, 0) is None and grid_channel_at(shape, 0, 10_000) is None
+    assert all(grid_channel_at(shape, *grid_channel_centre(shape, c)) == c for c in range(channels))
 
 
 def test_shared_contrast_reaches_the_grid():
