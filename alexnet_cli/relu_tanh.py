@@ -21,6 +21,7 @@ def register(subparsers) -> None:
         WHY_CONDITIONS,
         WHY_DIR,
         WHY_FULL_GRID,
+        WHY_SEEDS,
     )
 
     p = subparsers.add_parser(
@@ -37,8 +38,9 @@ def register(subparsers) -> None:
     p.add_argument("--quick", action="store_true", help="small subset, one seed, 4 epochs: well under a minute")
     grids = " ".join(f"{a}={','.join(f'{lr:g}' for lr in rates)}" for a, rates in WHY_FULL_GRID)
     p.add_argument("--why", action="store_true",
-                   help=f"the why-study (is tanh slow, or saturated?): seed 0, --full-grid {grids}, --study "
-                   f"{' '.join(WHY_CONDITIONS)}; default --out {WHY_DIR} (other options still apply)")
+                   help=f"the why-study (is tanh slow, or saturated?): --full-grid {grids} with seed 0, the chosen "
+                   f"rates with --seeds {' '.join(map(str, WHY_SEEDS))}, --study {' '.join(WHY_CONDITIONS)} with "
+                   f"seed 0; default --out {WHY_DIR} (other options still apply)")
     p.add_argument("--seeds", type=int, nargs="+", help="seeds (default 0 1 2)")
     p.add_argument("--threads", type=int, help="torch threads (default: the faster of 1 and 2)")
     p.add_argument("--max-epochs", type=int, help="cap per run (default 60; the committed results used 40)")

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from alexnet.relu_tanh.config import CHOICE_ONLY_FIELDS, SATURATED, WHY_CONDITIONS, WHY_FULL_GRID
+from alexnet.relu_tanh.config import CHOICE_ONLY_FIELDS, SATURATED, WHY_CONDITIONS, WHY_FULL_GRID, WHY_SEEDS
 from explorer.figure1 import decision_measure, figure1_condition_rows
 
 __all__ = [
@@ -48,8 +48,9 @@ def _groups(results: dict) -> list[tuple[str, dict]]:
 
 def why_ratio_rows(results: dict) -> list[dict[str, Any]]:
     """One row per condition (the current recipe first) under the deciding measure: ``ratio`` is the mean over
-    seeds where both reached 25%, else a bound: ``bound`` "lower" (tanh stopped above 25%: at least) or
-    "upper" (ReLU stopped above 25%: at most); None for a measured ratio or none at all."""
+    seeds where both reached 25% (``label`` says how many when more than one; ``ratio_min``/``ratio_max`` their
+    range), else a bound: ``bound`` "lower" (tanh stopped above 25%: at least) or "upper" (ReLU stopped above
+    25%: at most); None for a measured ratio or none at all."""
     measure = decision_measure(results)
     rows = []
     for row in figure1_condition_rows(results):
@@ -62,7 +63,9 @@ def why_ratio_rows(results: dict) -> list[dict[str, Any]]:
         else:
             value, bound = row["ratio_at_most"], None if row["ratio_at_most"] is None else "upper"
         note = BASELINE_NOTE if row["condition"] == "baseline" else row["note"]
-        rows.append({"label": _label(row["condition"]), **row, "note": note, "ratio": value, "bound": bound})
+        seeds = row["seeds_both_reached"] if row["ratio_mean"] is not None else 0
+        label = _label(row["condition"]) + (f" ({seeds} seeds)" if seeds > 1 else "")
+        rows.append({"label": label, **row, "note": note, "ratio": value, "bound": bound})
     return rows
 
 
@@ -131,15 +134,16 @@ def why_mechanism_rows(results: dict) -> list[dict[str, Any]]:
 # --- what is missing, and the sentence ----------------------------------------------------------------------
 
 
-def _planned() -> str:
+def _planned(name: str = "") -> str:
     grids = "; ".join(f"{a} at {', '.join(f'{lr:g}' for lr in rates)}" for a, rates in WHY_FULL_GRID)
-    return f"{grids} (seed 0, each to 25% or 60 epochs)"
+    more = ", then the chosen rates with seeds " + ", ".join(map(str, WHY_SEEDS[1:])) if name == "baseline" else ""
+    return f"{grids} (seed 0, each to 25% or 60 epochs{more})"
 
 
 def why_missing(results: dict | None) -> list[str]:
     """What the why panel still lacks, one line each; empty when every planned run is there with its record."""
     if results is None:
-        return [f"{_label(name)}: {_planned()}" for name in ("baseline", *WHY_CONDITIONS)]
+        return [f"{_label(name)}: {_planned(name)}" for name in ("baseline", *WHY_CONDITIONS)]
     lines = []
     present = {c.get("name") for c in results.get("conditions") or []}
     lines += [f"{_label(name)}: not studied in this file ({_planned()})" for name in WHY_CONDITIONS
@@ -195,6 +199,12 @@ def _bars(rows: list[dict]) -> tuple[list[str], list[float], list[str | None]]:
     return [r["label"] for r in shown], [r["ratio"] for r in shown], [r["bound"] for r in shown]
 
 
+def _spread(rows: list[dict]) -> dict[str, tuple[float, float]]:
+    """Label -> (mean - min, max - mean) over seeds, for the bars that rest on more than one seed."""
+    return {r["label"]: (r["ratio"] - r["ratio_min"], r["ratio_max"] - r["ratio"]) for r in rows
+            if r["ratio"] is not None and r["bound"] is None and (r["seeds_both_reached"] or 0) > 1}
+
+
 def why_ratio_figure(rows: list[dict]) -> Any:
     """Plotly bars: tanh/ReLU epochs to 25% per condition (lower bounds marked), and the paper's 6x."""
     from explorer.figures import bar_chart
@@ -203,6 +213,12 @@ def why_ratio_figure(rows: list[dict]) -> Any:
     fig = bar_chart(x, {"tanh / ReLU": y}, colour=[BOUND_KINDS[b] for b in bounds],
                     title="tanh / ReLU epochs to 25% per condition",
                     ylabel="ratio (x)")
+    spread = _spread(rows)
+    for trace in fig.data:  # whiskers from the smallest to the largest seed's ratio, on the bar they belong to
+        if any(label in spread for label in trace.x):
+            trace.error_y = {"type": "data", "symmetric": False, "color": "#333333",
+                             "arrayminus": [spread.get(label, (0.0, 0.0))[0] for label in trace.x],
+                             "array": [spread.get(label, (0.0, 0.0))[1] for label in trace.x]}
     fig.add_hline(y=PAPER_RATIO, line={"dash": "dot", "color": "gray"}, annotation_text="paper: 6x",
                   annotation_font_size=14)
     fig.update_layout(font={"size": 14}, legend={"font": {"size": 13}})
@@ -258,12 +274,17 @@ def why_figure(results: dict) -> Any:
     ax1, ax2, ax3 = fig.subplots(1, 3)
     x, y, bounds = _bars(rows)
     ax1.bar(range(len(x)), y, color=[BOUND_COLOURS[b] for b in bounds])
+    spread = _spread(rows)
+    ranged = [i for i, label in enumerate(x) if label in spread]  # only these get whiskers (no caps on the rest)
+    if ranged:
+        ax1.errorbar(ranged, [y[i] for i in ranged], yerr=[[spread[x[i]][k] for i in ranged] for k in (0, 1)],
+                     fmt="none", ecolor="0.2", capsize=3)
     marks = {None: "", "lower": " (>)", "upper": " (<)"}
     ax1.set_xticks(range(len(x)), [f"{lab}{marks[b]}" for lab, b in zip(x, bounds, strict=True)], rotation=20,
                    ha="right", fontsize=8)
     ax1.axhline(PAPER_RATIO, color="0.4", ls=":", lw=0.8)
     ax1.set_ylabel("tanh / ReLU epochs to 25%")
-    ax1.set_title("ratio per condition (grey: at least; orange: at most)", fontsize=9)
+    ax1.set_title("ratio per condition (grey: at least; orange: at most; whiskers: seeds' range)", fontsize=9)
     colours = _colours(curves)
     for c in curves:
         if c.activation == "tanh" and "conv1" in c.saturated:

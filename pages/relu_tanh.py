@@ -196,7 +196,8 @@ def _show_why(why: dict | None, problem: str | None) -> None:
     st.subheader("Why tanh is slow here")
     st.caption(
         "Each activation at its fastest learning rate of a small grid, every rate trained in full (to 25% or 60 "
-        "epochs), under the current recipe and with the input scale or the initialisation changed. A tanh unit "
+        "epochs; seed 0), under the current recipe (whose chosen rates then ran with seeds 1 and 2 as well) and "
+        "with the input scale or the initialisation changed. A tanh unit "
         "counts as saturated at |tanh| > 0.9, where less than a fifth of the gradient gets through."
     )
     if why is None and relu_tanh is not None and not (relu_tanh.WHY_DIR / "results.json").is_file():
@@ -220,7 +221,8 @@ def _show_why(why: dict | None, problem: str | None) -> None:
     left, right = st.columns([2, 3])
     left.plotly_chart(why_panel.why_ratio_figure(rows), key="relu_tanh_why_ratio")
     left.caption("What to notice: which conditions bring the ratio down towards 1 (a bar coloured as a bound: tanh "
-                 "or ReLU never reached 25%, so the ratio is at least or at most that).")
+                 "or ReLU never reached 25%, so the ratio is at least or at most that; whiskers: the range over "
+                 "seeds).")
     curves = why_panel.why_mechanism_curves(why)
     if curves:
         right.plotly_chart(why_panel.why_mechanism_figure(curves), key="relu_tanh_why_mechanism")

@@ -10,7 +10,8 @@ from alexnet.lazy import exports_by_module, lazy_exports
 _EXPORTS = exports_by_module({
     "alexnet.relu_tanh.config": (
         "ACTIVATIONS", "KNOWN_CONDITIONS", "MEASURES", "RESULTS_DIR", "RESULTS_FORMAT", "SATURATED",
-        "WHY_CONDITIONS", "WHY_DIR", "WHY_FULL_GRID", "why_config", "Condition", "ReluTanhConfig", "condition",
+        "WHY_CONDITIONS", "WHY_DIR", "WHY_FULL_GRID", "WHY_SEEDS", "why_config", "Condition", "ReluTanhConfig",
+        "condition",
     ),
     "alexnet.relu_tanh.network": ("FourLayerNet", "build_model"),
     "alexnet.relu_tanh.summaries": ("epochs_to_target",),

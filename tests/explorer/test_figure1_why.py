@@ -30,6 +30,26 @@ def test_ratio_rows_give_each_condition_its_ratio_or_a_bound():
     assert rows[0]["note"].startswith("the current recipe") and rows[1]["note"] == "unit-variance-input note"
 
 
+def test_a_condition_on_three_seeds_says_so_and_draws_its_range():
+    from alexnet.relu_tanh.config import ACTIVATIONS, MEASURES
+    from alexnet.relu_tanh.summaries import ratio
+    from tests.alexnet.relu_tanh.synthetic import why_group
+
+    results = synthetic_why_results()  # the current recipe at seed 0: ReLU 2 epochs, tanh 14 (7x)
+    for seed, tanh_reach in ((1, 12), (2, 16)):  # 6x and 8x
+        for run in why_group("baseline", 2, tanh_reach, tanh_reach + 1, 0.97)["runs"]:
+            results["runs"].append(dict(run, seed=seed))
+    results["ratio_by_measure"] = {m: ratio(results["runs"], m, ACTIVATIONS) for m in MEASURES}
+    base = why_ratio_rows(results)[0]
+    assert (base["label"], base["ratio"], base["ratio_min"], base["ratio_max"]) == ("current recipe (3 seeds)", 7.0,
+                                                                                   6.0, 8.0)
+    whiskers = [t.error_y for t in why_ratio_figure(why_ratio_rows(results)).data if t.error_y.array is not None]
+    assert len(whiskers) == 1 and (whiskers[0].arrayminus[0], whiskers[0].array[0]) == (1.0, 1.0)
+    assert list(whiskers[0].array[1:]) == [0.0] * (len(whiskers[0].array) - 1)  # one seed: no whisker
+    assert why_ratio_rows(synthetic_why_results())[0]["label"] == "current recipe"  # one seed: no count
+    assert why_figure(results) is not None
+
+
 @pytest.mark.parametrize(("tanh_epochs", "words"), [
     (3, ["1.5x ReLU's epochs to 25% instead of 7.0x", "97% against 1%", "recipe-dependent",
          "a matter of saturated tanh units"]),

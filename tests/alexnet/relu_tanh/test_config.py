@@ -59,7 +59,8 @@ def test_named_conditions_for_the_why_study():
     assert condition("relu-lr-0.001").overrides == (("fixed_lr", (("relu", 0.001),)),)
     assert condition("relu-lr-0.01").overrides == (("fixed_lr", (("relu", 0.01),)),)
     why = why_config()
-    assert why.seeds == (0,) and why.conditions == WHY_CONDITIONS and why.full_grid == WHY_FULL_GRID
+    assert why.conditions == WHY_CONDITIONS and why.full_grid == WHY_FULL_GRID
+    assert why.seeds == (0, 1, 2) and why.condition_seeds == (0,)  # the current recipe on 3 seeds, conditions on 1
     assert ReluTanhConfig.from_dict(json.loads(json.dumps(why.to_dict()))) == why  # nested tuples survive JSON
     with pytest.raises(ValueError, match="full_grid"):
         ReluTanhConfig(full_grid=(("tanh", ()),))
