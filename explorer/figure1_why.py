@@ -215,13 +215,15 @@ def why_ratio_figure(rows: list[dict]) -> Any:
                     ylabel="ratio (x)")
     spread = _spread(rows)
     for trace in fig.data:  # whiskers from the smallest to the largest seed's ratio, on the bar they belong to
-        if any(label in spread for label in trace.x):
-            trace.error_y = {"type": "data", "symmetric": False, "color": "#333333",
-                             "arrayminus": [spread.get(label, (0.0, 0.0))[0] for label in trace.x],
-                             "array": [spread.get(label, (0.0, 0.0))[1] for label in trace.x]}
+        if any(label in spread for label in trace.x):  # no caps (width 0): plotly draws them on a bar with no range
+            trace.error_y = {"type": "data", "symmetric": False, "color": "#333333", "width": 0, "thickness": 2.5,
+                             "arrayminus": [spread[label][0] if label in spread else 0.0 for label in trace.x],
+                             "array": [spread[label][1] if label in spread else 0.0 for label in trace.x]}
     fig.add_hline(y=PAPER_RATIO, line={"dash": "dot", "color": "gray"}, annotation_text="paper: 6x",
                   annotation_font_size=14)
-    fig.update_layout(font={"size": 14}, legend={"font": {"size": 13}})
+    # The legend under the rotated condition names: at the top it ran into the title in a narrow column.
+    fig.update_layout(font={"size": 14}, height=440, legend={"font": {"size": 13}, "orientation": "h",
+                                                             "yanchor": "top", "y": -0.45, "xanchor": "left", "x": 0})
     return fig
 
 
@@ -240,7 +242,8 @@ def why_mechanism_figure(curves: list[MechanismCurve]) -> Any:
     from plotly.subplots import make_subplots
 
     layers = _layers(curves)
-    titles = [f"{k}: tanh units with |tanh| > {SATURATED:g}" for k in layers] + ["conv1 weight std"]
+    # Short titles (the four panels share a narrow column); the page's caption says what "saturated" means.
+    titles = [f"{k} saturated" for k in layers] + ["conv1 weight std"]
     fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles)
     colours = _colours(curves)
     for c in curves:
@@ -260,7 +263,8 @@ def why_mechanism_figure(curves: list[MechanismCurve]) -> Any:
     fig.update_yaxes(type="log", row=1, col=len(titles))
     fig.update_xaxes(title_text="epoch (0: init)")
     fig.update_annotations(font_size=14)  # the subplot titles
-    fig.update_layout(template="plotly_white", height=380, font={"size": 14}, legend={"font": {"size": 13}},
+    fig.update_layout(template="plotly_white", height=440, font={"size": 14},
+                      legend={"font": {"size": 13}, "orientation": "h", "yanchor": "top", "y": -0.2, "x": 0},
                       margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return fig
 
