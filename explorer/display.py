@@ -22,7 +22,7 @@ from explorer.activations import (
     feature_grid,
     feature_grid_indexed,
 )
-from explorer.grids import grid_shape, tile_at
+from explorer.grids import tile_at, tile_centre
 from explorer.images import to_network_input
 from explorer.lrn import LRNParams, analyse_image, channel_pair
 
@@ -101,9 +101,7 @@ def grid_channel_centre(shape: tuple[int, int, int], channel: int) -> tuple[floa
     """(x, y) of the centre of ``channel``'s map in ``draw_layer``'s grid: where to click to pick it."""
     channels, height, width = shape
     scale = grid_scale(channels, width)
-    cols = grid_shape(channels)[1]
-    return ((channel % cols) * (width * scale + 1) + width * scale / 2,
-            (channel // cols) * (height * scale + 1) + height * scale / 2)
+    return tile_centre(channel, channels, (height * scale, width * scale), pad=1)
 
 
 def channel_picture(act: np.ndarray, channel: int, target: int = ZOOM_WIDTH) -> PaletteImage:

@@ -63,7 +63,7 @@ def why_ratio_rows(results: dict) -> list[dict[str, Any]]:
         else:
             value, bound = row["ratio_at_most"], None if row["ratio_at_most"] is None else "upper"
         note = BASELINE_NOTE if row["condition"] == "baseline" else row["note"]
-        seeds = row["seeds_both_reached"] if row["ratio_mean"] is not None else 0
+        seeds = row["seeds_both_reached"]  # 0 unless both reached 25% in some seed
         label = _label(row["condition"]) + (f" ({seeds} seeds)" if seeds > 1 else "")
         rows.append({"label": label, **row, "note": note, "ratio": value, "bound": bound})
     return rows
@@ -202,7 +202,7 @@ def _bars(rows: list[dict]) -> tuple[list[str], list[float], list[str | None]]:
 def _spread(rows: list[dict]) -> dict[str, tuple[float, float]]:
     """Label -> (mean - min, max - mean) over seeds, for the bars that rest on more than one seed."""
     return {r["label"]: (r["ratio"] - r["ratio_min"], r["ratio_max"] - r["ratio"]) for r in rows
-            if r["ratio"] is not None and r["bound"] is None and (r["seeds_both_reached"] or 0) > 1}
+            if r["seeds_both_reached"] > 1}
 
 
 def why_ratio_figure(rows: list[dict]) -> Any:

@@ -51,3 +51,11 @@ def tile_at(x: float, y: float, count: int, tile_size: tuple[int, int], *, cols:
         return None
     index = int(y // (h + pad)) * cols + int(x // (w + pad))
     return index if index < count else None
+
+
+def tile_centre(index: int, count: int, tile_size: tuple[int, int], *, cols: int | None = None,
+                pad: int = 1) -> tuple[float, float]:
+    """(x, y) of the centre of ``tile``'s image ``index`` in the tiled picture: ``tile_at``'s inverse."""
+    _rows, cols = grid_shape(count, cols)
+    h, w = tile_size
+    return (index % cols) * (w + pad) + w / 2, (index // cols) * (h + pad) + h / 2

@@ -108,22 +108,19 @@ def ratio(runs: list[dict], measure: str, activations: tuple[str, ...]) -> dict:
         }
     # Top-level numbers: whole epochs, as the paper counts them on its per-epoch plot.
     out.update({k: out["whole_epochs"][k] for k in ("mean", "min", "max", "n")})
-    # Where ReLU reached 25% and tanh had not when its run ended (cap or interrupted): the ratio is
-    # at least (tanh's epochs so far + 1) / ReLU's epochs.
-    lower = {}
+    # Bounds where one activation reached 25% and the other had not when its run ended (cap, stall or
+    # interrupted; a diverged run gives none): tanh short of it -> the ratio is at least (tanh's epochs so far
+    # + 1) / ReLU's; ReLU short of it (a poor rate, or stalled) -> at most tanh's / (ReLU's epochs so far + 1).
+    lower, upper = {}, {}
     for r in runs:
         t = next((x for x in runs if x["activation"] == "tanh" and x["seed"] == r["seed"]), None)
-        if r["activation"] == "relu" and t is not None and r["epochs_to_25"][measure] and \
-                t["epochs_to_25"][measure] is None and not t.get("diverged"):
-            lower[str(r["seed"])] = round((len(t["running_error"]) + 1) / r["epochs_to_25"][measure], 3)
+        if r["activation"] != "relu" or t is None:
+            continue
+        relu_at, tanh_at = r["epochs_to_25"][measure], t["epochs_to_25"][measure]
+        if relu_at and tanh_at is None and not t.get("diverged"):
+            lower[str(r["seed"])] = round((len(t["running_error"]) + 1) / relu_at, 3)
+        if tanh_at and relu_at is None and not r.get("diverged"):
+            upper[str(r["seed"])] = round(tanh_at / (len(r["running_error"]) + 1), 3)
     out["lower_bound_per_seed"] = lower
-    # The other way round (ReLU at a poor rate, or stalled): tanh reached 25% and ReLU had not when its run
-    # ended, so the ratio is at most tanh's epochs / (ReLU's epochs so far + 1).
-    upper = {}
-    for r in runs:
-        t = next((x for x in runs if x["activation"] == "tanh" and x["seed"] == r["seed"]), None)
-        if r["activation"] == "relu" and t is not None and t["epochs_to_25"][measure] and \
-                r["epochs_to_25"][measure] is None and not r.get("diverged"):
-            upper[str(r["seed"])] = round(t["epochs_to_25"][measure] / (len(r["running_error"]) + 1), 3)
     out["upper_bound_per_seed"] = upper
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from explorer.grids import grid_shape, tile, tile_at
+from explorer.grids import grid_shape, tile, tile_at, tile_centre
 
 
 def test_tile_places_images_row_by_row():
@@ -45,3 +45,9 @@ def test_tile_at_finds_every_image_where_tile_drew_it():
     assert tile_at(-1, 0, count, (6, 4), cols=cols, pad=pad) is None
     assert tile_at(picture.shape[1], 0, count, (6, 4), cols=cols, pad=pad) is None
     assert tile_at(0, picture.shape[0], count, (6, 4), cols=cols, pad=pad) is None
+
+
+def test_tile_centre_is_tile_ats_inverse():
+    for count, cols, pad in ((10, 4, 1), (96, None, 1), (7, 3, 2)):
+        assert [tile_at(*tile_centre(i, count, (6, 4), cols=cols, pad=pad), count, (6, 4), cols=cols, pad=pad)
+                for i in range(count)] == list(range(count))
